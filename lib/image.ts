@@ -1,0 +1,44 @@
+// Container image references (internal): `[registry[:port]/]repository[:tag][@digest]`.
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** A parsed image reference. */
+export interface ImageReference {
+  readonly repository: string;
+  readonly tag?: string;
+  readonly digest?: string;
+  /** The PostgreSQL major version read from the tag (`17.6`, `18.4-bookworm`, `12`), if the tag starts with one. */
+  readonly majorVersion?: number;
+}
+
+/** Parses an image reference, or explains why it cannot be used. */
+export function parseImage(image: string): ImageReference | string {
+  if (image.trim() !== image || image === '' || /\s/.test(image)) {
+    return 'must be an image reference such as \'postgres:18.4\' without whitespace';
+  }
+  const at = image.indexOf('@');
+  const digest = at >= 0 ? image.slice(at + 1) : undefined;
+  const name = at >= 0 ? image.slice(0, at) : image;
+  if (digest !== undefined && !DIGEST.test(digest)) {
+    return 'has a digest that is not \'sha256:\' followed by 64 lowercase hex digits';
+  }
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  const tag = colon > slash ? name.slice(colon + 1) : undefined;
+  const repository = colon > slash ? name.slice(0, colon) : name;
+  if (repository === '' || repository.endsWith('/')) {
+    return 'has no repository name';
+  }
+  if (tag !== undefined && !TAG.test(tag)) {
+    return `has an invalid tag '${tag}'`;
+  }
+  if (tag === undefined && digest === undefined) {
+    return 'has no tag, which means \'latest\' and changes under a running database';
+  }
+  if (tag === 'latest' && digest === undefined) {
+    return 'uses the \'latest\' tag, which changes under a running database';
+  }
+  const major = tag !== undefined ? /^(\d+)(?=$|[.\-_])/.exec(tag) : null;
+  return { repository, tag, digest, majorVersion: major ? Number(major[1]) : undefined };
+}
