@@ -1,0 +1,52 @@
+// The example app: the training exercise (../shared/seed/postgresql-statefulset-exercise.md),
+// reproduced with the library. `cdk8s synth` writes dist/postgresql.k8s.yaml.
+//
+// No password is written to dist/ unless one is supplied when synthesizing:
+//   SYNTH_POSTGRES_PASSWORD=... npx cdk8s synth    # renders the Secret postgresql-secrets
+//   npx cdk8s synth                                # expects it: kubectl create secret generic postgresql-secrets ...
+import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PostgresCredentials, PostgresStatefulSet } from './lib';
+
+/** Properties of the exercise chart. */
+export interface PostgresqlExerciseChartProps extends ChartProps {
+  /**
+   * The superuser password to render into the Secret `postgresql-secrets`.
+   *
+   * @default - the Secret is not rendered; create it with kubectl as the exercise does
+   */
+  readonly password?: string;
+}
+
+/** The exercise's Secret, headless Service `postgresql-svc` and StatefulSet `postgresql-sfs`. */
+export class PostgresqlExerciseChart extends Chart {
+  public readonly database: PostgresStatefulSet;
+
+  constructor(scope: Construct, id: string, props: PostgresqlExerciseChartProps = {}) {
+    super(scope, id, props);
+    this.database = new PostgresStatefulSet(this, 'Db', {
+      statefulSetName: 'postgresql-sfs',
+      serviceName: 'postgresql-svc',
+      secretName: 'postgresql-secrets',
+      credentials: props.password
+        ? PostgresCredentials.fromPassword(props.password)
+        : PostgresCredentials.expectSecret(),
+      selectorLabels: { app: 'postgresql-a' },
+      containerName: 'postgresql-db',
+      portName: 'postgresql-port',
+      image: 'postgres:12.2',
+      dataMountPath: '/var/lib/postgresql/data',
+      pgData: '/var/lib/postgresql/data/pgdata',
+      storage: Size.gibibytes(1),
+      storageClassName: 'default',
+      terminationGracePeriod: Duration.seconds(10),
+    });
+  }
+}
+
+if (require.main === module) {
+  // No construct-metadata.json in dist/: `kubectl apply -f dist/` would try to apply it.
+  const app = new App({ recordConstructMetadata: false });
+  new PostgresqlExerciseChart(app, 'postgresql', { password: process.env.SYNTH_POSTGRES_PASSWORD || undefined });
+  app.synth();
+}
