@@ -1,2 +1,3 @@
+export * from './claim-retention';
 export * from './credentials';
 export * from './postgres-stateful-set';

@@ -1,14 +1,24 @@
-import { ApiObject, ApiObjectMetadata, Chart, Duration, Names, Size, SizeRoundingBehavior } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import * as checks from './checks';
+import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
+import { checkLayout, defaultLayout } from './data-layout';
 import { parseImage } from './image';
+import { checkParameters, parameterArgs } from './parameters';
+import { fastShutdownCommand, isReadyCommand, probes } from './probes';
+import { checkResources, DEFAULT_RESOURCES, kibibytes, renderResources } from './resources';
+import { containerSecurityContext, podSecurityContext } from './security';
 
 /** The image used when `image` is not given: a current, supported major, pinned to a minor release. */
 const DEFAULT_IMAGE = 'postgres:18.4';
 const DATA_VOLUME = 'data';
+const SOCKET_DIR = '/var/run/postgresql';
+const INITDB_DIR = '/docker-entrypoint-initdb.d';
+const PASSWORD_DIR = '/run/secrets/postgresql';
+const POSTGRES_UID = 999;
 
 /**
  * Properties of a `PostgresStatefulSet`.
@@ -174,6 +184,180 @@ export interface PostgresStatefulSetProps {
    * @default 'cluster.local'
    */
   readonly clusterDomain?: string;
+
+  /**
+   * PostgreSQL major version of the image, when its tag does not start with it
+   * (a digest alone, or a custom tag).
+   *
+   * @default - read from the image tag (`18.4` is 18)
+   */
+  readonly postgresMajorVersion?: number;
+
+  /**
+   * Name of the database created when the data directory is initialised (`POSTGRES_DB`).
+   *
+   * @default - the superuser's name, as in the image
+   */
+  readonly databaseName?: string;
+
+  /**
+   * PostgreSQL server parameters, passed as `-c name=value` arguments to `postgres`.
+   *
+   * @see https://www.postgresql.org/docs/current/runtime-config.html
+   * @default - the image's postgresql.conf
+   */
+  readonly parameters?: { [name: string]: string };
+
+  /**
+   * Extra `initdb` arguments (`POSTGRES_INITDB_ARGS`), used when an empty data directory is initialised.
+   *
+   * @default ['--data-checksums']
+   */
+  readonly initdbArgs?: string[];
+
+  /**
+   * A ConfigMap of `*.sql`, `*.sql.gz` and `*.sh` files that the image runs, in name order,
+   * when it initialises an empty data directory (mounted at `/docker-entrypoint-initdb.d`).
+   *
+   * @default - no init scripts
+   */
+  readonly initScripts?: kplus.IConfigMap;
+
+  /**
+   * Mount the password as a file and pass `POSTGRES_PASSWORD_FILE` instead of `POSTGRES_PASSWORD`.
+   *
+   * @default false
+   */
+  readonly passwordAsFile?: boolean;
+
+  /**
+   * Probe PostgreSQL with `pg_isready`: a startup probe (every second, for up to `startupTimeout`),
+   * then readiness and liveness probes.
+   *
+   * @default true
+   */
+  readonly probes?: boolean;
+
+  /**
+   * How long the startup probe waits for PostgreSQL to accept connections (initdb, crash recovery)
+   * before the kubelet restarts the container.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly startupTimeout?: Duration;
+
+  /**
+   * Stop PostgreSQL with a fast shutdown (`pg_ctl stop -m fast`) in a `preStop` hook, so that it
+   * disconnects clients and stops cleanly within the grace period, whatever the image's stop signal.
+   *
+   * @default true
+   */
+  readonly fastShutdown?: boolean;
+
+  /**
+   * Security contexts that meet the Pod Security Standard "restricted" profile: non-root user,
+   * no privilege escalation, no capabilities, RuntimeDefault seccomp profile.
+   *
+   * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+   * @default true
+   */
+  readonly restrictedSecurityContext?: boolean;
+
+  /**
+   * User the container runs as (the image's `postgres` user).
+   *
+   * @default 999 (Debian-based images; Alpine-based images use 70)
+   */
+  readonly runAsUser?: number;
+
+  /**
+   * Group the container runs as.
+   *
+   * @default 999
+   */
+  readonly runAsGroup?: number;
+
+  /**
+   * Group that owns the data volume, so that the non-root user can write to it.
+   *
+   * @default 999
+   */
+  readonly fsGroup?: number;
+
+  /**
+   * When the kubelet changes the ownership of the data volume to `fsGroup`.
+   *
+   * @default kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH
+   */
+  readonly fsGroupChangePolicy?: kplus.FsGroupChangePolicy;
+
+  /**
+   * Make the container's root filesystem read-only; the socket directory and `/tmp` get
+   * their own writable emptyDir volumes.
+   *
+   * @default true
+   */
+  readonly readOnlyRootFilesystem?: boolean;
+
+  /**
+   * Mount a service account token into the pods. PostgreSQL does not talk to the Kubernetes API.
+   *
+   * @default false
+   */
+  readonly automountServiceAccountToken?: boolean;
+
+  /**
+   * Size of the memory-backed `/dev/shm`. Container runtimes give 64 MB, which parallel
+   * queries outgrow ("could not resize shared memory segment"). It counts against the memory
+   * limit. `Size.mebibytes(0)` keeps the runtime's default.
+   *
+   * @default Size.mebibytes(256)
+   */
+  readonly sharedMemorySize?: Size;
+
+  /**
+   * CPU and memory requests and limits of the PostgreSQL container. Replaces the default as a whole.
+   *
+   * @default - requests 250m CPU and 1Gi memory; memory limited to 1Gi; no CPU limit
+   */
+  readonly resources?: kplus.ContainerResources;
+
+  /**
+   * A PodDisruptionBudget with `maxUnavailable: 1`, so that voluntary disruptions (node drains)
+   * take down one pod at a time.
+   *
+   * @default - true when replicas > 1
+   */
+  readonly podDisruptionBudget?: boolean;
+
+  /**
+   * Prefer to schedule the pods on different nodes (preferred pod anti-affinity on `kubernetes.io/hostname`).
+   *
+   * @default - true when replicas > 1
+   */
+  readonly spreadAcrossNodes?: boolean;
+
+  /**
+   * What happens to the data volumes when the StatefulSet is deleted.
+   *
+   * @default ClaimRetentionPolicy.RETAIN
+   */
+  readonly claimRetentionWhenDeleted?: ClaimRetentionPolicy;
+
+  /**
+   * What happens to the data volume of a pod removed by scaling down.
+   *
+   * @default ClaimRetentionPolicy.RETAIN
+   */
+  readonly claimRetentionWhenScaled?: ClaimRetentionPolicy;
+
+  /**
+   * Pods allowed to connect. When set, a NetworkPolicy denies every other ingress to the
+   * database pods; `allowFrom()` adds more peers later.
+   *
+   * @default - no NetworkPolicy: any pod that can reach the pods may try to connect
+   */
+  readonly allowedClients?: kplus.INetworkPolicyPeer[];
 }
 
 /**
@@ -183,8 +367,13 @@ export interface PostgresStatefulSetProps {
  * pods run the official `postgres` image with one persistent volume each (from a volume
  * claim template), and, when the password is supplied, the Secret holding it.
  *
- * Pods receive the superuser password through a `secretKeyRef` only. `PGDATA` is a
- * subdirectory of the mounted volume, so `initdb` never meets the volume's `lost+found`.
+ * The defaults are meant for production: the password reaches the pods through a
+ * `secretKeyRef` only; `PGDATA` is a subdirectory of the mounted volume, so `initdb` never
+ * meets the volume's `lost+found`; probes with `pg_isready`, a startup probe that leaves
+ * crash recovery alone, a fast shutdown before the kubelet's SIGTERM, restricted security
+ * contexts with a read-only root filesystem, a memory-backed `/dev/shm`, resource requests
+ * and limits, claims retained when the StatefulSet goes, and, with more than one replica, a
+ * PodDisruptionBudget and spreading over nodes.
  */
 export class PostgresStatefulSet extends Construct {
   /** Name of the StatefulSet; pods are `<statefulSetName>-<ordinal>`. */
@@ -202,11 +391,21 @@ export class PostgresStatefulSet extends Construct {
   /** Name of the superuser role. */
   public readonly username: string;
 
+  /** Name of the database created at initialisation. */
+  public readonly databaseName: string;
+
   /** Number of pods. */
   public readonly replicas: number;
 
   /** The PostgreSQL image. */
   public readonly image: string;
+
+  /**
+   * PostgreSQL major version of the image.
+   *
+   * @default - unknown: the image tag does not tell and `postgresMajorVersion` was not given
+   */
+  public readonly postgresMajorVersion?: number;
 
   /** TCP port PostgreSQL listens on. */
   public readonly port: number;
@@ -254,6 +453,20 @@ export class PostgresStatefulSet extends Construct {
    */
   public readonly secret?: ApiObject;
 
+  /**
+   * The PodDisruptionBudget.
+   *
+   * @default - none (see the `podDisruptionBudget` prop)
+   */
+  public readonly podDisruptionBudget?: ApiObject;
+
+  /**
+   * The NetworkPolicy that admits only the allowed clients.
+   *
+   * @default - none (see the `allowedClients` prop)
+   */
+  public readonly networkPolicy?: kplus.NetworkPolicy;
+
   private readonly _selectorLabels: { [key: string]: string };
 
   constructor(scope: Construct, id: string, props: PostgresStatefulSetProps = {}) {
@@ -271,14 +484,14 @@ export class PostgresStatefulSet extends Construct {
     this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
     this.username = credentials.username;
     this.passwordKey = credentials.passwordKey;
+    this.databaseName = props.databaseName ?? this.username;
 
     const image = parseImage(this.image);
-    const major = typeof image === 'string' ? undefined : image.majorVersion;
-    const imageLayout = major !== undefined && major >= 18;
-    this.dataMountPath = props.dataMountPath ?? (imageLayout ? '/var/lib/postgresql' : '/var/lib/postgresql/data');
-    this.pgData = props.pgData ?? (imageLayout && props.dataMountPath === undefined
-      ? `/var/lib/postgresql/${major}/docker`
-      : `${this.dataMountPath.replace(/\/+$/, '')}/pgdata`);
+    const tagMajor = typeof image === 'string' ? undefined : image.majorVersion;
+    this.postgresMajorVersion = props.postgresMajorVersion ?? tagMajor;
+    const layout = defaultLayout(this.postgresMajorVersion, props.dataMountPath);
+    this.dataMountPath = layout.dataMountPath;
+    this.pgData = props.pgData ?? layout.pgData;
 
     if (props.statefulSetName !== undefined && props.metadata?.name !== undefined && props.statefulSetName !== props.metadata.name) {
       problems.add('metadata.name', props.metadata.name, `differs from statefulSetName '${props.statefulSetName}'`, 'set only one of them');
@@ -297,10 +510,15 @@ export class PostgresStatefulSet extends Construct {
       'app.kubernetes.io/instance': Names.toLabelValue(this),
     };
     const labels = { ...props.labels, ...this._selectorLabels };
+    const namespace = props.metadata?.namespace;
 
     this.serviceDnsName = this.namespace !== undefined
       ? `${this.serviceName}.${this.namespace}.svc.${this.clusterDomain}`
       : this.serviceName;
+
+    const resources = props.resources ?? DEFAULT_RESOURCES;
+    const sharedMemory = props.sharedMemorySize ?? Size.mebibytes(256);
+    const multiple = this.replicas > 1;
 
     // Every check runs, so that all problems of this construct are reported together.
     problems.check('replicas', this.replicas,
@@ -308,14 +526,18 @@ export class PostgresStatefulSet extends Construct {
       'set replicas to 1 or more');
     problems.check('image', this.image, typeof image === 'string' ? image : undefined,
       `pin the image to a release, e.g. '${DEFAULT_IMAGE}', or to a digest ('postgres@sha256:...')`);
+    this.checkMajorVersion(problems, props, tagMajor);
     problems.check('port', this.port, checks.tcpPort(this.port), 'use a port from 1 to 65535, usually 5432');
-    problems.check('storage', this.storage,
-      this.storage.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) > 0 ? undefined : 'must be larger than zero',
+    problems.check('storage', this.storage, kibibytes(this.storage) > 0 ? undefined : 'must be larger than zero',
       'request at least Size.mebibytes(1); a useful database needs gibibytes');
     this.checkDataPaths(problems, props);
     this.checkNames(problems, props, credentials);
     problems.check('terminationGracePeriod', this.terminationGracePeriod, wholeSeconds(this.terminationGracePeriod, 1),
       'give PostgreSQL time to stop cleanly, e.g. Duration.seconds(60)');
+    if (props.startupTimeout !== undefined) {
+      problems.check('startupTimeout', props.startupTimeout, wholeSeconds(props.startupTimeout, 1),
+        'allow for initdb and crash recovery, e.g. Duration.minutes(30)');
+    }
     problems.check('labels', props.labels, props.labels ? checks.labels(props.labels) : undefined, 'use valid Kubernetes label keys and values');
     problems.check('selectorLabels', props.selectorLabels,
       props.selectorLabels === undefined ? undefined
@@ -326,30 +548,36 @@ export class PostgresStatefulSet extends Construct {
       problems.add('credentials', 'PostgresCredentials.fromPassword(\'\')', 'has an empty password',
         'supply a non-empty password, or use PostgresCredentials.expectSecret() and create the Secret with kubectl');
     }
+    checkParameters(problems, props.parameters ?? {});
+    for (const arg of props.initdbArgs ?? []) {
+      problems.check('initdbArgs', arg, /^[A-Za-z0-9=_.:/,+-]+$/.test(arg) ? undefined
+        : 'has an argument with characters the image would interpret (it evaluates POSTGRES_INITDB_ARGS in a shell)',
+      'use plain initdb options such as --data-checksums or --locale-provider=icu');
+    }
+    for (const [prop, value] of [['runAsUser', props.runAsUser], ['runAsGroup', props.runAsGroup], ['fsGroup', props.fsGroup]] as const) {
+      if (value !== undefined) {
+        problems.check(prop, value, Number.isInteger(value) && value >= 1 && value < 2 ** 31 ? undefined : 'must be a non-root numeric id (1 or more)',
+          'use the id of the image\'s postgres user: 999 for Debian-based images, 70 for Alpine-based ones');
+      }
+    }
+    checkResources(problems, resources, sharedMemory);
 
     if (credentials.rendersSecret) {
       this.secret = new k8s.KubeSecret(this, 'Secret', {
-        metadata: { name: this.secretName, namespace: props.metadata?.namespace, labels },
+        metadata: { name: this.secretName, namespace, labels },
         type: 'Opaque',
         stringData: { [this.passwordKey]: credentials._password ?? '' },
       });
     }
 
     this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.serviceName, namespace: props.metadata?.namespace, labels },
+      metadata: { name: this.serviceName, namespace, labels },
       spec: {
         clusterIp: 'None',
         selector: this._selectorLabels,
         ports: [{ name: props.portName ?? 'postgresql', port: this.port }],
       },
     });
-
-    const env: k8s.EnvVar[] = [
-      { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: this.secretName, key: this.passwordKey } } },
-      { name: 'PGDATA', value: this.pgData },
-      { name: 'POSTGRES_USER', value: this.username },
-      { name: 'PGPORT', value: String(this.port) },
-    ];
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: {
@@ -361,19 +589,13 @@ export class PostgresStatefulSet extends Construct {
         serviceName: this.serviceName,
         replicas: this.replicas,
         selector: { matchLabels: this._selectorLabels },
+        persistentVolumeClaimRetentionPolicy: {
+          whenDeleted: props.claimRetentionWhenDeleted ?? ClaimRetentionPolicy.RETAIN,
+          whenScaled: props.claimRetentionWhenScaled ?? ClaimRetentionPolicy.RETAIN,
+        },
         template: {
           metadata: { labels },
-          spec: {
-            terminationGracePeriodSeconds: this.terminationGracePeriod.toSeconds({ integral: false }),
-            containers: [{
-              name: props.containerName ?? 'postgres',
-              image: this.image,
-              imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
-              env,
-              ports: [{ name: props.portName ?? 'postgresql', containerPort: this.port }],
-              volumeMounts: [{ name: DATA_VOLUME, mountPath: this.dataMountPath }],
-            }],
-          },
+          spec: this.renderPodSpec(props, resources, sharedMemory, multiple),
         },
         volumeClaimTemplates: [{
           metadata: { name: DATA_VOLUME, labels: this._selectorLabels },
@@ -388,6 +610,24 @@ export class PostgresStatefulSet extends Construct {
     this.statefulSet.addDependency(this.service);
     if (this.secret) {
       this.statefulSet.addDependency(this.secret);
+    }
+
+    if (props.podDisruptionBudget ?? multiple) {
+      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata: { namespace, labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this._selectorLabels } },
+      });
+    }
+
+    if (props.allowedClients !== undefined) {
+      this.networkPolicy = new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+        metadata: { namespace, labels },
+        selector: this.pods,
+        ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
+      });
+      for (const peer of props.allowedClients) {
+        this.allowFrom(peer);
+      }
     }
   }
 
@@ -404,19 +644,140 @@ export class PostgresStatefulSet extends Construct {
       (_, ordinal) => `${this.statefulSetName}-${ordinal}.${this.serviceDnsName}`);
   }
 
+  /**
+   * Admits a peer (pods, a namespace, a cdk8s-plus workload) to the PostgreSQL port.
+   *
+   * Only meaningful with a NetworkPolicy (`allowedClients`); without one every pod may already connect.
+   *
+   * @returns whether a NetworkPolicy rule was added
+   */
+  public allowFrom(peer: kplus.INetworkPolicyPeer): boolean {
+    if (!this.networkPolicy) {
+      return false;
+    }
+    this.networkPolicy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(this.port)]);
+    return true;
+  }
+
+  /** The pods of this database, as a cdk8s-plus selector. */
+  private get pods(): kplus.Pods {
+    const existing = this.node.tryFindChild('Pods') as kplus.Pods | undefined;
+    return existing ?? kplus.Pods.select(this, 'Pods', { labels: this._selectorLabels });
+  }
+
+  private renderPodSpec(props: PostgresStatefulSetProps, resources: kplus.ContainerResources, sharedMemory: Size, multiple: boolean): k8s.PodSpec {
+    const restricted = props.restrictedSecurityContext ?? true;
+    const readOnlyRoot = props.readOnlyRootFilesystem ?? true;
+    const passwordAsFile = props.passwordAsFile ?? false;
+    const volumes: k8s.Volume[] = [];
+    const mounts: k8s.VolumeMount[] = [{ name: DATA_VOLUME, mountPath: this.dataMountPath }];
+    if (readOnlyRoot) {
+      volumes.push({ name: 'run', emptyDir: {} }, { name: 'tmp', emptyDir: {} });
+      mounts.push({ name: 'run', mountPath: SOCKET_DIR }, { name: 'tmp', mountPath: '/tmp' });
+    }
+    if (kibibytes(sharedMemory) > 0) {
+      volumes.push({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(sharedMemory.asString()) } });
+      mounts.push({ name: 'shm', mountPath: '/dev/shm' });
+    }
+    if (passwordAsFile) {
+      volumes.push({
+        name: 'password',
+        secret: { secretName: this.secretName, items: [{ key: this.passwordKey, path: 'password' }], defaultMode: 0o440 },
+      });
+      mounts.push({ name: 'password', mountPath: PASSWORD_DIR, readOnly: true });
+    }
+    if (props.initScripts) {
+      volumes.push({ name: 'initdb', configMap: { name: props.initScripts.name } });
+      mounts.push({ name: 'initdb', mountPath: INITDB_DIR, readOnly: true });
+    }
+
+    const password: k8s.EnvVar = passwordAsFile
+      ? { name: 'POSTGRES_PASSWORD_FILE', value: `${PASSWORD_DIR}/password` }
+      : { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: this.secretName, key: this.passwordKey } } };
+    const env: k8s.EnvVar[] = [
+      password,
+      { name: 'PGDATA', value: this.pgData },
+      { name: 'POSTGRES_USER', value: this.username },
+      { name: 'POSTGRES_DB', value: this.databaseName },
+      { name: 'PGPORT', value: String(this.port) },
+    ];
+    const initdbArgs = props.initdbArgs ?? ['--data-checksums'];
+    if (initdbArgs.length > 0) {
+      env.push({ name: 'POSTGRES_INITDB_ARGS', value: initdbArgs.join(' ') });
+    }
+
+    const readyCommand = isReadyCommand(this.port, this.username);
+    const probe = probes(readyCommand, readyCommand, props.startupTimeout ?? Duration.hours(1));
+    const withProbes = props.probes ?? true;
+    const parameters = parameterArgs(props.parameters ?? {});
+
+    const container: k8s.Container = {
+      name: props.containerName ?? 'postgres',
+      image: this.image,
+      imagePullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: parameters.length > 0 ? ['postgres', ...parameters] : undefined,
+      env,
+      ports: [{ name: props.portName ?? 'postgresql', containerPort: this.port }],
+      resources: renderResources(resources),
+      startupProbe: withProbes ? probe.startup : undefined,
+      readinessProbe: withProbes ? probe.readiness : undefined,
+      livenessProbe: withProbes ? probe.liveness : undefined,
+      lifecycle: (props.fastShutdown ?? true)
+        ? { preStop: { exec: { command: fastShutdownCommand(this.pgData, this.terminationGracePeriod) } } }
+        : undefined,
+      securityContext: restricted ? containerSecurityContext(readOnlyRoot) : (readOnlyRoot ? { readOnlyRootFilesystem: true } : undefined),
+      volumeMounts: mounts,
+    };
+
+    return {
+      terminationGracePeriodSeconds: this.terminationGracePeriod.toSeconds({ integral: false }),
+      automountServiceAccountToken: props.automountServiceAccountToken ?? false,
+      securityContext: restricted ? podSecurityContext({
+        runAsUser: props.runAsUser ?? POSTGRES_UID,
+        runAsGroup: props.runAsGroup ?? POSTGRES_UID,
+        fsGroup: props.fsGroup ?? POSTGRES_UID,
+        fsGroupChangePolicy: props.fsGroupChangePolicy ?? kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+      }) : undefined,
+      affinity: (props.spreadAcrossNodes ?? multiple) ? {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{
+            weight: 100,
+            podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: this._selectorLabels } },
+          }],
+        },
+      } : undefined,
+      containers: [container],
+      volumes: volumes.length > 0 ? volumes : undefined,
+    };
+  }
+
+  private checkMajorVersion(problems: checks.Problems, props: PostgresStatefulSetProps, tagMajor: number | undefined): void {
+    const given = props.postgresMajorVersion;
+    if (given !== undefined && (!Number.isInteger(given) || given < 10)) {
+      problems.add('postgresMajorVersion', given, 'must be a PostgreSQL major version, 10 or later', 'give the major version of the image, e.g. 18');
+    } else if (given !== undefined && tagMajor !== undefined && given !== tagMajor) {
+      problems.add('postgresMajorVersion', given, `differs from the image tag, which says ${tagMajor}`, 'remove postgresMajorVersion, or fix the image');
+    } else if (this.postgresMajorVersion === undefined && typeof parseImage(this.image) !== 'string') {
+      problems.add('image', this.image, 'does not tell the PostgreSQL major version (its tag does not start with it)',
+        'set postgresMajorVersion, e.g. 18, so that the data layout and scripts fit the image');
+    }
+  }
+
   private checkDataPaths(problems: checks.Problems, props: PostgresStatefulSetProps): void {
     const mountOk = checks.pathSegments(this.dataMountPath) !== undefined;
     problems.check('dataMountPath', this.dataMountPath, mountOk ? undefined : 'must be an absolute path without \'.\' or \'..\' segments',
       'mount the data volume at an absolute path such as /var/lib/postgresql/data');
+    const example = `'${this.dataMountPath.replace(/\/+$/, '')}/pgdata'`;
     if (checks.pathSegments(this.pgData) === undefined) {
-      problems.add('pgData', this.pgData, 'must be an absolute path without \'.\' or \'..\' segments',
-        `use a subdirectory of the data mount, e.g. '${this.dataMountPath.replace(/\/+$/, '')}/pgdata'`);
+      problems.add('pgData', this.pgData, 'must be an absolute path without \'.\' or \'..\' segments', `use a subdirectory of the data mount, e.g. ${example}`);
     } else if (mountOk && checks.samePath(this.pgData, this.dataMountPath)) {
-      problems.add('pgData', this.pgData, `must not be the data mount path itself (the volume root holds lost+found, and initdb refuses a directory that is not empty)`,
-        `use a subdirectory, e.g. '${this.dataMountPath.replace(/\/+$/, '')}/pgdata'`);
+      problems.add('pgData', this.pgData, 'must not be the data mount path itself (the volume root holds lost+found, and initdb refuses a directory that is not empty)',
+        `use a subdirectory, e.g. ${example}`);
     } else if (mountOk && !checks.isStrictSubdirectory(this.pgData, this.dataMountPath)) {
       problems.add('pgData', this.pgData, `must be a subdirectory of dataMountPath '${this.dataMountPath}', or the data is not on the persistent volume`,
-        `use a subdirectory, e.g. '${this.dataMountPath.replace(/\/+$/, '')}/pgdata'${props.pgData !== undefined && props.dataMountPath === undefined ? ', or set dataMountPath' : ''}`);
+        `use a subdirectory, e.g. ${example}${props.pgData !== undefined && props.dataMountPath === undefined ? ', or set dataMountPath' : ''}`);
+    } else if (mountOk && this.postgresMajorVersion !== undefined) {
+      checkLayout(problems, this.postgresMajorVersion, this.dataMountPath, this.pgData);
     }
   }
 
@@ -431,9 +792,8 @@ export class PostgresStatefulSet extends Construct {
     problems.check('credentials passwordKey', this.passwordKey,
       /^[-._a-zA-Z0-9]{1,253}$/.test(this.passwordKey) ? undefined : 'must be a Secret key: letters, digits, \'-\', \'_\' and \'.\'',
       'use a key such as POSTGRES_PASSWORD');
-    problems.check('credentials username', this.username,
-      /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(this.username) ? undefined : 'must be a PostgreSQL role name of letters, digits and \'_\' (at most 63), not starting with a digit',
-      'use a name such as postgres');
+    problems.check('credentials username', this.username, roleName(this.username), 'use a name such as postgres');
+    problems.check('databaseName', this.databaseName, roleName(this.databaseName), 'use a name such as app');
     if (props.storageClassName !== undefined) {
       problems.check('storageClassName', props.storageClassName, checks.dns1123Subdomain(props.storageClassName),
         'use the name of a StorageClass (kubectl get storageclass), or leave it unset for the cluster default');
@@ -457,4 +817,10 @@ function wholeSeconds(duration: Duration, min: number): string | undefined {
     return 'must be a whole number of seconds';
   }
   return seconds < min ? `must be at least ${min} second${min === 1 ? '' : 's'}` : undefined;
+}
+
+/** PostgreSQL role and database names that need no quoting anywhere. */
+function roleName(value: string): string | undefined {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value) ? undefined
+    : 'must be a PostgreSQL name of letters, digits and \'_\' (at most 63), not starting with a digit';
 }

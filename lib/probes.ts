@@ -1,0 +1,36 @@
+// Health checks and shutdown of the PostgreSQL container (internal).
+import { Duration } from 'cdk8s';
+import * as k8s from '../imports/k8s';
+
+/** `pg_isready` over TCP on loopback: exits 0 when the server accepts connections. */
+export function isReadyCommand(port: number, username: string): string[] {
+  return ['pg_isready', '-h', '127.0.0.1', '-p', String(port), '-U', username];
+}
+
+/**
+ * The three probes. The startup probe checks every second, so the pod turns Ready (the kubelet
+ * runs the readiness probe as soon as startup succeeds) about a second after PostgreSQL accepts
+ * connections; its budget (`startupTimeout`) covers initdb and crash recovery, during which
+ * `pg_isready` answers "rejecting connections" and a liveness probe would kill the server in a loop.
+ */
+export function probes(command: string[], readinessCommand: string[], startupTimeout: Duration) {
+  const exec = (cmd: string[]) => ({ exec: { command: cmd }, timeoutSeconds: 5 });
+  const startup: k8s.Probe = {
+    ...exec(command),
+    periodSeconds: 1,
+    failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds({ integral: false }))),
+  };
+  const readiness: k8s.Probe = { ...exec(readinessCommand), periodSeconds: 5, failureThreshold: 3 };
+  const liveness: k8s.Probe = { ...exec(command), periodSeconds: 10, failureThreshold: 6 };
+  return { startup, readiness, liveness };
+}
+
+/**
+ * A fast shutdown before the kubelet's SIGTERM, which PostgreSQL reads as a *smart* shutdown
+ * that waits for every client to disconnect (images before September 2020 have no
+ * `STOPSIGNAL SIGINT`). Fast shutdown disconnects clients, writes a checkpoint and exits cleanly,
+ * so the next start needs no crash recovery. It waits at most the grace period.
+ */
+export function fastShutdownCommand(pgData: string, gracePeriod: Duration): string[] {
+  return ['pg_ctl', 'stop', '-D', pgData, '-m', 'fast', '-w', '-t', String(gracePeriod.toSeconds({ integral: false }))];
+}
