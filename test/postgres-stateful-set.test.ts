@@ -458,7 +458,7 @@ describe('errors name the construct, the prop, the value and the fix', () => {
     expect(message).toContain('selectorLabels must not be empty');
     expect(message).toContain('portName must be an IANA service name');
     expect(message).toContain('containerName must be a DNS-1123 label');
-    expect(message).toContain('credentials username must be a PostgreSQL role name');
+    expect(message).toContain('credentials username must be a PostgreSQL name');
     expect(message).toContain('credentials passwordKey must be a Secret key');
     expect(message).toContain('clusterDomain must be a DNS-1123 subdomain');
     expect(message).toContain('accessModes must not be empty');

@@ -2,7 +2,7 @@
 // with unknown fields rejected; and the validation itself is shown to reject bad objects.
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { PostgresCredentials, PostgresStatefulSet } from '../lib';
+import { ClaimRetentionPolicy, PostgresCredentials, PostgresStatefulSet } from '../lib';
 import { PostgresqlExerciseChart } from '../main';
 import { StrictSchema } from '../validation/strict-schema';
 import { oneOfKind, synth } from './util';
@@ -29,6 +29,8 @@ describe('synthesized objects match the Kubernetes 1.27 schema', () => {
 
   test('every prop set', () => {
     const chart = new Chart(Testing.app(), 'test', { namespace: 'db' });
+    const api = new kplus.Deployment(chart, 'Api', { containers: [{ image: 'example/api:1.0' }] });
+    const scripts = new kplus.ConfigMap(chart, 'Init', { data: { '10-schema.sql': 'CREATE TABLE t (id int);' } });
     new PostgresStatefulSet(chart, 'Db', {
       metadata: { annotations: { a: 'b' }, labels: { c: 'd' } },
       statefulSetName: 'pg', serviceName: 'pg-svc', secretName: 'pg-secret',
@@ -38,8 +40,18 @@ describe('synthesized objects match the Kubernetes 1.27 schema', () => {
       accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE_POD],
       dataMountPath: '/data', pgData: '/data/pg', terminationGracePeriod: Duration.seconds(90),
       labels: { team: 'a' }, selectorLabels: { app: 'pg' }, clusterDomain: 'corp.local',
+      postgresMajorVersion: 17, databaseName: 'orders', parameters: { shared_buffers: '256MB' }, initdbArgs: ['--data-checksums'],
+      initScripts: scripts, passwordAsFile: true, probes: true, startupTimeout: Duration.minutes(30), fastShutdown: true,
+      restrictedSecurityContext: true, runAsUser: 70, runAsGroup: 70, fsGroup: 70, fsGroupChangePolicy: kplus.FsGroupChangePolicy.ALWAYS,
+      readOnlyRootFilesystem: true, automountServiceAccountToken: false, sharedMemorySize: Size.mebibytes(512),
+      resources: { cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.units(2) }, memory: { request: Size.gibibytes(2), limit: Size.gibibytes(2) } },
+      podDisruptionBudget: true, spreadAcrossNodes: true,
+      claimRetentionWhenDeleted: ClaimRetentionPolicy.DELETE, claimRetentionWhenScaled: ClaimRetentionPolicy.RETAIN,
+      allowedClients: [api],
     });
-    expect(problemsOf(synth(chart))).toEqual([]);
+    const manifest = synth(chart);
+    expect(new Set(manifest.map((o) => o.kind))).toEqual(new Set(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'StatefulSet']));
+    expect(problemsOf(manifest)).toEqual([]);
   });
 });
 

@@ -1,0 +1,231 @@
+// A real PostgreSQL server (Debian's package) on loopback, run the way the official image
+// runs it in a pod, for tests that execute the commands and scripts of synthesized manifests.
+//
+// What stands in for the pod:
+// - the container's environment is the `env` of the synthesized container (literal values;
+//   `secretKeyRef`s are resolved from the Secret the test supplies), with the image's PATH
+//   (the server binaries first);
+// - processes run as the non-root `postgres` user (`runuser` when the tests run as root),
+//   like the container running as uid 999;
+// - each server gets its own socket directory, standing in for the emptyDir the pod mounts
+//   at /var/run/postgresql;
+// - initialisation does what the image's entrypoint does for an empty PGDATA: create the
+//   directory (mode 700), run initdb with POSTGRES_USER, the password and POSTGRES_INITDB_ARGS,
+//   and allow password logins over TCP in pg_hba.conf.
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** The newest installed server's bin directory, e.g. /usr/lib/postgresql/15/bin. */
+export const PG_BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const versions = fs.existsSync(root)
+    ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'pg_ctl'))).sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) {
+    throw new Error('No PostgreSQL server in /usr/lib/postgresql/*/bin: install Debian\'s postgresql package (.ci/run does)');
+  }
+  return path.join(root, versions[0], 'bin');
+})();
+
+/** Major version of the installed server. */
+export const PG_MAJOR = Number(path.basename(path.dirname(PG_BIN)));
+
+const IS_ROOT = process.getuid?.() === 0;
+
+export type Env = { [name: string]: string };
+
+/** The command line that runs `argv` as the postgres user. */
+function asPostgres(argv: string[]): string[] {
+  return IS_ROOT ? ['runuser', '-u', 'postgres', '--', ...argv] : argv;
+}
+
+function processEnv(env: Env): NodeJS.ProcessEnv {
+  return { ...env, PATH: `${PG_BIN}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, LANG: 'C.UTF-8', HOME: os.tmpdir() };
+}
+
+/** Runs a command as the postgres user and waits for it. */
+export function run(argv: string[], env: Env = {}, options: { input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  const [cmd, ...args] = asPostgres(argv);
+  return spawnSync(cmd, args, {
+    env: processEnv(env),
+    encoding: 'utf-8',
+    input: options.input,
+    timeout: options.timeoutMs ?? 60_000,
+  });
+}
+
+/** Runs a command as the postgres user and fails with its output if it exits non-zero. */
+export function runOk(argv: string[], env: Env = {}, options: { input?: string; timeoutMs?: number } = {}): string {
+  const result = run(argv, env, options);
+  if (result.status !== 0) {
+    throw new Error(`${argv.join(' ')} exited ${result.status ?? result.signal ?? result.error}:\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** Starts a long-running command as the postgres user. */
+export function start(argv: string[], env: Env = {}): ChildProcess {
+  const [cmd, ...args] = asPostgres(argv);
+  return spawn(cmd, args, { env: processEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** A temporary directory the postgres user may write to; removed by `cleanup()`. */
+export class Sandbox {
+  public readonly dir: string;
+
+  constructor(prefix = 'pg-') {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    fs.chmodSync(this.dir, 0o777);
+  }
+
+  /** A subdirectory the postgres user owns. */
+  public mkdir(name: string): string {
+    const dir = path.join(this.dir, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.chmodSync(dir, 0o777);
+    return dir;
+  }
+
+  public cleanup(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The environment of a synthesized container: literal values, and secretKeyRefs from `secrets`. */
+export function containerEnv(container: any, secrets: { [secretName: string]: { [key: string]: string } } = {}): Env {
+  const env: Env = {};
+  for (const variable of container.env ?? []) {
+    if (variable.value !== undefined) {
+      env[variable.name] = variable.value;
+    } else if (variable.valueFrom?.secretKeyRef) {
+      const { name, key } = variable.valueFrom.secretKeyRef;
+      const value = secrets[name]?.[key];
+      if (value === undefined) {
+        throw new Error(`the test supplies no Secret ${name} with key ${key} for ${variable.name}`);
+      }
+      env[variable.name] = value;
+    } else {
+      throw new Error(`unsupported env source for ${variable.name}: ${JSON.stringify(variable.valueFrom)}`);
+    }
+  }
+  return env;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits until `check` returns true, polling every 100 ms. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * Initialises an empty data directory as the image's entrypoint does (docker_create_db_directories,
+ * docker_init_database_dir, pg_setup_hba_conf).
+ */
+export function initdb(env: Env): string {
+  const pgData = env.PGDATA;
+  runOk(['mkdir', '-p', pgData]);
+  runOk(['chmod', '00700', pgData]);
+  // the entrypoint's own line: POSTGRES_INITDB_ARGS is evaluated by bash
+  runOk(['bash', '-c', 'eval \'initdb --username="$POSTGRES_USER" --pwfile=<(printf "%s\\n" "$POSTGRES_PASSWORD") \'"$POSTGRES_INITDB_ARGS"'], env);
+  const method = PG_MAJOR >= 14 ? 'scram-sha-256' : 'md5';
+  runOk(['sh', '-c', `printf '\\nhost all all all ${method}\\n' >> "$PGDATA/pg_hba.conf"`], env);
+  const database = env.POSTGRES_DB ?? env.POSTGRES_USER ?? 'postgres';
+  if (database !== 'postgres') {
+    runOk(['postgres', '--single', '-D', pgData, 'postgres'], env, { input: `CREATE DATABASE "${database}";\n` });
+  }
+  return pgData;
+}
+
+/** A PostgreSQL server process, started with the container's environment and arguments. */
+export class Server {
+  /**
+   * Starts `postgres` (the image's CMD, or the container's `args`) as the postgres user.
+   *
+   * @param env       the container environment (PGDATA, PGPORT, ...)
+   * @param socketDir stands in for the emptyDir at /var/run/postgresql
+   * @param args      the container's args, `postgres` first
+   */
+  public static async start(env: Env, socketDir: string, args: string[] = ['postgres']): Promise<Server> {
+    if (args[0] !== 'postgres') {
+      throw new Error(`expected the container to run postgres, got ${args.join(' ')}`);
+    }
+    const child = start([...args, '-c', `unix_socket_directories=${socketDir}`, '-c', 'listen_addresses=127.0.0.1'], env);
+    const server = new Server(child, env);
+    await server.waitForLog(/database system is ready to accept (read-only )?connections/);
+    return server;
+  }
+
+  private _log = '';
+  private _exited = false;
+
+  private constructor(public readonly process: ChildProcess, public readonly env: Env) {
+    const append = (chunk: Buffer) => { this._log += chunk.toString(); };
+    process.stdout?.on('data', append);
+    process.stderr?.on('data', append);
+    process.on('exit', () => { this._exited = true; });
+  }
+
+  /** Everything the server logged so far. */
+  public get log(): string {
+    return this._log;
+  }
+
+  public get exited(): boolean {
+    return this._exited;
+  }
+
+  public async waitForLog(pattern: RegExp, timeoutMs = 30_000): Promise<void> {
+    await waitFor(`the server to log ${pattern}\n${this._log}`, () => pattern.test(this._log) || this._exited, timeoutMs);
+    if (!pattern.test(this._log)) {
+      throw new Error(`the server exited before logging ${pattern}:\n${this._log}`);
+    }
+  }
+
+  public async waitForExit(timeoutMs = 30_000): Promise<void> {
+    await waitFor('the server to exit', () => this._exited, timeoutMs);
+  }
+
+  /**
+   * Runs SQL over TCP on loopback as a user. As in the image, initdb's pg_hba.conf trusts
+   * 127.0.0.1, so the password is sent but not checked; see `passwordMatches`.
+   */
+  public sql(query: string, user: string, password: string, database = user): string {
+    return runOk(['psql', '-h', '127.0.0.1', '-U', user, '-d', database, '-v', 'ON_ERROR_STOP=1', '-tAc', query],
+      { ...this.env, PGPASSWORD: password }).trim();
+  }
+
+  /**
+   * Whether a role's stored SCRAM-SHA-256 verifier was made from `password` (RFC 5802:
+   * StoredKey = H(HMAC(PBKDF2(password, salt, iterations), "Client Key"))).
+   */
+  public passwordMatches(role: string, password: string, superuser: string): boolean {
+    const verifier = this.sql(`SELECT rolpassword FROM pg_authid WHERE rolname = '${role}'`, superuser, '', 'postgres');
+    const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):/.exec(verifier);
+    if (!match) {
+      throw new Error(`role ${role} has no SCRAM-SHA-256 password: ${verifier}`);
+    }
+    const salted = crypto.pbkdf2Sync(password, Buffer.from(match[2], 'base64'), Number(match[1]), 32, 'sha256');
+    const clientKey = crypto.createHmac('sha256', salted).update('Client Key').digest();
+    return crypto.createHash('sha256').update(clientKey).digest('base64') === match[3];
+  }
+
+  /** Stops the server if it still runs (immediate mode: test cleanup only). */
+  public async kill(): Promise<void> {
+    if (!this._exited) {
+      run(['pg_ctl', 'stop', '-D', this.env.PGDATA, '-m', 'immediate'], this.env);
+      await this.waitForExit();
+    }
+  }
+}

@@ -1,0 +1,195 @@
+// The production defaults, proven against a real PostgreSQL: every command and value below is
+// read from the synthesized StatefulSet, not copied from the library.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Testing } from 'cdk8s';
+import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { containerEnv, initdb, PG_BIN, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
+import { container, oneOfKind, synth } from './util';
+
+const PASSWORD = 'tes6Aev8';
+const PORT = 55431; // each test file that starts servers uses its own ports
+
+function synthesize(props: PostgresStatefulSetProps) {
+  const chart = Testing.chart();
+  const db = new PostgresStatefulSet(chart, 'Db', {
+    port: PORT,
+    credentials: PostgresCredentials.fromPassword(PASSWORD, { username: 'admin' }),
+    ...props,
+  });
+  const manifest = synth(chart);
+  const c = container(manifest);
+  const secret = oneOfKind(manifest, 'Secret');
+  return { db, manifest, container: c, podSpec: oneOfKind(manifest, 'StatefulSet').spec.template.spec, secrets: { [secret.metadata.name]: secret.stringData } };
+}
+
+let sandbox: Sandbox;
+let servers: Server[];
+beforeEach(() => {
+  sandbox = new Sandbox();
+  servers = [];
+});
+afterEach(async () => {
+  for (const server of servers) {
+    await server.kill();
+  }
+  sandbox.cleanup();
+});
+
+/**
+ * Initialises and starts a server from the container of a synthesized StatefulSet. The data
+ * volume is "mounted" in the sandbox (dataMountPath), so PGDATA and the preStop command of the
+ * manifest name real directories and run unchanged.
+ */
+async function startFromManifest(props: PostgresStatefulSetProps = {}) {
+  const s = synthesize({ dataMountPath: sandbox.mkdir('volume'), ...props });
+  const env = containerEnv(s.container, s.secrets);
+  initdb(env);
+  const server = await Server.start(env, sandbox.mkdir('run'), s.container.args);
+  servers.push(server);
+  return { ...s, env, server };
+}
+
+describe('probes', () => {
+  test('the startup, readiness and liveness commands exit 0 against a running server and non-zero against a stopped one', async () => {
+    const { container: c, env, server } = await startFromManifest();
+    const commands = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((probe) => probe.exec.command);
+    expect(commands.every((command) => command[0] === 'pg_isready')).toBe(true);
+    expect(commands[0]).toEqual(['pg_isready', '-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin']);
+
+    for (const command of commands) {
+      const result = run(command, env);
+      expect(`${command.join(' ')} -> ${result.status}: ${result.stdout}`).toBe(`${command.join(' ')} -> 0: 127.0.0.1:${PORT} - accepting connections\n`);
+    }
+
+    runOk(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w'], env);
+    await server.waitForExit();
+    for (const command of commands) {
+      const result = run(command, env);
+      expect(`${command.join(' ')} -> ${result.status}: ${result.stdout}`).toBe(`${command.join(' ')} -> 2: 127.0.0.1:${PORT} - no response\n`);
+    }
+  }, 60_000);
+
+  test('the startup probe allows an hour for initdb and crash recovery, checking every second', () => {
+    const { container: c } = synthesize({});
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBe(3600);
+    expect(c.startupProbe.periodSeconds).toBe(1);
+  });
+});
+
+describe('fast shutdown', () => {
+  test('with an idle client connected, the preStop command stops the server cleanly within the grace period', async () => {
+    // GIVEN a server with an idle client, started as the pod starts it
+    const { container: c, podSpec, env, server } = await startFromManifest({ terminationGracePeriod: Duration.seconds(20) });
+    const client = spawn(path.join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin', '-d', 'admin'], {
+      env: { ...process.env, PGPASSWORD: PASSWORD }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    try {
+      await waitFor('the idle client to connect', () => /^[1-9]/.test(server.sql(
+        'SELECT count(*) FROM pg_stat_activity WHERE backend_type = \'client backend\' AND pid <> pg_backend_pid()', 'admin', PASSWORD)));
+
+      // WHEN the kubelet runs the preStop hook
+      const preStop = c.lifecycle.preStop.exec.command;
+      const started = Date.now();
+      const result = run(preStop, env, { timeoutMs: podSpec.terminationGracePeriodSeconds * 1000 });
+      const seconds = (Date.now() - started) / 1000;
+
+      // THEN the server is down within the grace period, after a fast shutdown
+      expect(result.status).toBe(0);
+      await server.waitForExit(5_000);
+      expect(seconds).toBeLessThan(podSpec.terminationGracePeriodSeconds);
+      expect(server.log).toContain('received fast shutdown request');
+      expect(server.log).toContain('database system is shut down');
+    } finally {
+      client.kill();
+    }
+
+    // AND the next start finds a cleanly shut down database
+    const next = await Server.start(env, sandbox.mkdir('run2'), c.args);
+    servers.push(next);
+    expect(next.log).toMatch(/database system was shut down at/);
+    expect(next.log).not.toMatch(/not properly shut down|automatic recovery in progress/);
+  }, 60_000);
+
+  test('without it, the kubelet\'s SIGTERM is a smart shutdown that waits for the idle client', async () => {
+    const { env, server } = await startFromManifest();
+    const client = spawn(path.join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin', '-d', 'admin'], {
+      env: { ...process.env, PGPASSWORD: PASSWORD }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    try {
+      await waitFor('the idle client to connect', () => /^[1-9]/.test(server.sql(
+        'SELECT count(*) FROM pg_stat_activity WHERE backend_type = \'client backend\' AND pid <> pg_backend_pid()', 'admin', PASSWORD)));
+      const pid = fs.readFileSync(path.join(env.PGDATA, 'postmaster.pid'), 'utf-8').split('\n')[0];
+      runOk(['kill', '-TERM', pid]);
+      await server.waitForLog(/received smart shutdown request/);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(server.exited).toBe(false);
+    } finally {
+      client.kill();
+    }
+  }, 60_000);
+
+  test('the hook waits at most the grace period', () => {
+    const { container: c } = synthesize({ terminationGracePeriod: Duration.seconds(45) });
+    expect(c.lifecycle.preStop.exec.command).toEqual(['pg_ctl', 'stop', '-D', '/var/lib/postgresql/18/docker', '-m', 'fast', '-w', '-t', '45']);
+  });
+});
+
+describe('non-root, on a volume whose root holds lost+found', () => {
+  test('PGDATA is created inside the mount, by the non-root user, and initdb succeeds there', async () => {
+    // GIVEN a volume as the kubelet prepares it for fsGroup: root-owned, group-writable, with lost+found
+    const { container: c, secrets } = synthesize({ image: 'postgres:12.2' });
+    const env = containerEnv(c, secrets);
+    const mount = path.join(sandbox.dir, 'mnt');
+    fs.mkdirSync(path.join(mount, 'lost+found'), { recursive: true });
+    fs.chmodSync(path.join(mount, 'lost+found'), 0o700);
+    fs.chmodSync(mount, 0o1777);
+    const pgData = path.join(mount, path.relative(c.volumeMounts.find((m: any) => m.name === 'data').mountPath, env.PGDATA));
+    expect(path.basename(pgData)).toBe('pgdata');
+
+    // WHEN the data directory is the mount itself, initdb refuses (the exercise's CrashLoopBackOff)
+    const atRoot = run(['initdb', '--username=admin', '-D', mount], env);
+    expect(atRoot.status).not.toBe(0);
+    expect(atRoot.stderr).toMatch(/exists but is not empty[\s\S]*lost\+found/);
+
+    // THEN with PGDATA in a subdirectory it initialises and runs, as a non-root user
+    initdb({ ...env, PGDATA: pgData });
+    const server = await Server.start({ ...env, PGDATA: pgData }, sandbox.mkdir('run'));
+    servers.push(server);
+    expect(server.sql('SELECT current_setting(\'data_directory\') || \' \' || (SELECT rolname FROM pg_roles WHERE oid = 10)', 'admin', PASSWORD))
+      .toBe(`${pgData} admin`);
+    expect(runOk(['id', '-u']).trim()).not.toBe('0');
+    expect(fs.statSync(pgData).mode & 0o777).toBe(0o700);
+  }, 60_000);
+});
+
+describe('configuration reaches the server', () => {
+  test('parameters rendered as -c arguments are accepted and in effect', async () => {
+    const parameters = { shared_buffers: '64MB', max_connections: '40', work_mem: '8MB', log_min_duration_statement: '250ms' };
+    const { container: c, server } = await startFromManifest({ parameters });
+    expect(c.args).toEqual(['postgres', '-c', 'log_min_duration_statement=250ms', '-c', 'max_connections=40',
+      '-c', 'shared_buffers=64MB', '-c', 'work_mem=8MB']);
+    for (const [name, value] of Object.entries(parameters)) {
+      expect(`${name}=${server.sql(`SHOW ${name}`, 'admin', PASSWORD)}`).toBe(`${name}=${value}`);
+    }
+  }, 60_000);
+
+  test('an unknown parameter passes the construct\'s name check but is refused by postgres itself', () => {
+    const { container: c, secrets } = synthesize({ dataMountPath: sandbox.mkdir('volume'), parameters: { shared_bufers: '64MB' } });
+    const env = containerEnv(c, secrets);
+    initdb(env);
+    const result = run([...c.args, '-C', 'shared_buffers'], env);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('unrecognized configuration parameter "shared_bufers"');
+  }, 60_000);
+
+  test('POSTGRES_USER, POSTGRES_DB, the password from the Secret and POSTGRES_INITDB_ARGS (data checksums)', async () => {
+    const { server, env } = await startFromManifest({ databaseName: 'orders' });
+    expect([env.POSTGRES_USER, env.POSTGRES_DB, env.POSTGRES_INITDB_ARGS]).toEqual(['admin', 'orders', '--data-checksums']);
+    expect(server.sql('SELECT current_user || \' \' || current_database()', 'admin', PASSWORD, 'orders')).toBe('admin orders');
+    expect(server.sql('SHOW data_checksums', 'admin', PASSWORD, 'postgres')).toBe('on');
+    expect(server.passwordMatches('admin', PASSWORD, 'admin')).toBe(true);
+    expect(server.passwordMatches('admin', 'wrong', 'admin')).toBe(false);
+  }, 60_000);
+});
