@@ -10,14 +10,14 @@ export interface PostgresCredentialsOptions {
    * For the superuser this becomes `POSTGRES_USER`, which the official image only reads
    * when it initialises an empty data directory.
    *
-   * @default 'postgres'
+   * @default - 'postgres' for the superuser, 'replicator' for replication
    */
   readonly username?: string;
 
   /**
    * Key of the Secret entry that holds the password.
    *
-   * @default 'POSTGRES_PASSWORD'
+   * @default - 'POSTGRES_PASSWORD' for the superuser, 'POSTGRES_REPLICATION_PASSWORD' for replication
    */
   readonly passwordKey?: string;
 }
@@ -77,11 +77,19 @@ export class PostgresCredentials {
     return new PostgresCredentials('rendered', options, undefined, password);
   }
 
-  /** Name of the PostgreSQL role. */
-  public readonly username: string;
+  /**
+   * Name of the PostgreSQL role, when given.
+   *
+   * @default - the default of the role these credentials are used for
+   */
+  public readonly username?: string;
 
-  /** Key of the Secret entry that holds the password. */
-  public readonly passwordKey: string;
+  /**
+   * Key of the Secret entry that holds the password, when given.
+   *
+   * @default - the default of the role these credentials are used for
+   */
+  public readonly passwordKey?: string;
 
   /**
    * Name of the referenced Secret, for `fromSecretName()` and `fromSecret()`.
@@ -97,8 +105,8 @@ export class PostgresCredentials {
 
   private constructor(source: Source, options: PostgresCredentialsOptions, secretName?: string, password?: string) {
     this.source = source;
-    this.username = options.username ?? 'postgres';
-    this.passwordKey = options.passwordKey ?? 'POSTGRES_PASSWORD';
+    this.username = options.username;
+    this.passwordKey = options.passwordKey;
     this.secretName = secretName;
     this._password = password;
   }

@@ -9,6 +9,7 @@ import { checkLayout, defaultLayout } from './data-layout';
 import { parseImage } from './image';
 import { checkParameters, parameterArgs } from './parameters';
 import { fastShutdownCommand, isReadyCommand, probes } from './probes';
+import * as replication from './replication';
 import { checkResources, DEFAULT_RESOURCES, kibibytes, renderResources } from './resources';
 import { containerSecurityContext, podSecurityContext } from './security';
 
@@ -352,6 +353,32 @@ export interface PostgresStatefulSetProps {
   readonly claimRetentionWhenScaled?: ClaimRetentionPolicy;
 
   /**
+   * Name and password of the role the standbys replicate with, when `replicas` > 1.
+   *
+   * Its password must differ from the superuser's entry: give another key of the same Secret
+   * (the default), or another Secret. With `credentials: PostgresCredentials.fromPassword()`,
+   * give `PostgresCredentials.fromPassword()` here too: both go into the construct's Secret.
+   *
+   * @default - PostgresCredentials.expectSecret(): user 'replicator', password under key
+   * 'POSTGRES_REPLICATION_PASSWORD' of the Secret that holds the superuser password
+   */
+  readonly replicationCredentials?: PostgresCredentials;
+
+  /**
+   * Name of the read-write Service (pod 0, the primary), when `replicas` > 1.
+   *
+   * @default - `<serviceName>-rw` when serviceName is given, else generated from the construct path
+   */
+  readonly readWriteServiceName?: string;
+
+  /**
+   * Name of the read-only Service (every Ready pod), when `replicas` > 1.
+   *
+   * @default - `<serviceName>-ro` when serviceName is given, else generated from the construct path
+   */
+  readonly readOnlyServiceName?: string;
+
+  /**
    * Pods allowed to connect. When set, a NetworkPolicy denies every other ingress to the
    * database pods; `allowFrom()` adds more peers later.
    *
@@ -440,6 +467,47 @@ export class PostgresStatefulSet extends Construct {
    */
   public readonly serviceDnsName: string;
 
+  /**
+   * DNS name for reading and writing: the read-write Service with replication, the headless
+   * Service with one replica.
+   */
+  public readonly host: string;
+
+  /**
+   * Name of the read-write Service, which selects pod 0 (the primary).
+   *
+   * @default - none: one replica, no replication
+   */
+  public readonly readWriteServiceName?: string;
+
+  /**
+   * DNS name of the read-write Service.
+   *
+   * @default - none: one replica, no replication
+   */
+  public readonly readWriteServiceDnsName?: string;
+
+  /**
+   * Name of the read-only Service, which selects every Ready pod (the primary included).
+   *
+   * @default - none: one replica, no replication
+   */
+  public readonly readOnlyServiceName?: string;
+
+  /**
+   * DNS name of the read-only Service.
+   *
+   * @default - none: one replica, no replication
+   */
+  public readonly readOnlyServiceDnsName?: string;
+
+  /**
+   * Name of the replication role.
+   *
+   * @default - none: one replica, no replication
+   */
+  public readonly replicationUsername?: string;
+
   /** The StatefulSet. */
   public readonly statefulSet: ApiObject;
 
@@ -468,6 +536,7 @@ export class PostgresStatefulSet extends Construct {
   public readonly networkPolicy?: kplus.NetworkPolicy;
 
   private readonly _selectorLabels: { [key: string]: string };
+  private readonly replication?: { username: string; passwordKey: string; secretName: string; authMethod: string; scripts: ApiObject };
 
   constructor(scope: Construct, id: string, props: PostgresStatefulSetProps = {}) {
     super(scope, id);
@@ -482,8 +551,8 @@ export class PostgresStatefulSet extends Construct {
     this.terminationGracePeriod = props.terminationGracePeriod ?? Duration.seconds(60);
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     this.namespace = props.metadata?.namespace ?? Chart.of(this).namespace;
-    this.username = credentials.username;
-    this.passwordKey = credentials.passwordKey;
+    this.username = credentials.username ?? 'postgres';
+    this.passwordKey = credentials.passwordKey ?? 'POSTGRES_PASSWORD';
     this.databaseName = props.databaseName ?? this.username;
 
     const image = parseImage(this.image);
@@ -519,6 +588,20 @@ export class PostgresStatefulSet extends Construct {
     const resources = props.resources ?? DEFAULT_RESOURCES;
     const sharedMemory = props.sharedMemorySize ?? Size.mebibytes(256);
     const multiple = this.replicas > 1;
+    const dnsName = (service: string) => this.namespace !== undefined ? `${service}.${this.namespace}.svc.${this.clusterDomain}` : service;
+    const replicationCredentials = props.replicationCredentials ?? PostgresCredentials.expectSecret();
+    const replicationUser = replicationCredentials.username ?? 'replicator';
+    const replicationKey = replicationCredentials.passwordKey ?? 'POSTGRES_REPLICATION_PASSWORD';
+    if (multiple) {
+      this.replicationUsername = replicationUser;
+      this.readWriteServiceName = props.readWriteServiceName
+        ?? (props.serviceName !== undefined ? `${props.serviceName}-rw` : Names.toDnsLabel(this, { extra: ['rw'] }));
+      this.readOnlyServiceName = props.readOnlyServiceName
+        ?? (props.serviceName !== undefined ? `${props.serviceName}-ro` : Names.toDnsLabel(this, { extra: ['ro'] }));
+      this.readWriteServiceDnsName = dnsName(this.readWriteServiceName);
+      this.readOnlyServiceDnsName = dnsName(this.readOnlyServiceName);
+    }
+    this.host = this.readWriteServiceDnsName ?? this.serviceDnsName;
 
     // Every check runs, so that all problems of this construct are reported together.
     problems.check('replicas', this.replicas,
@@ -561,23 +644,60 @@ export class PostgresStatefulSet extends Construct {
       }
     }
     checkResources(problems, resources, sharedMemory);
+    this.checkReplication(problems, props, credentials, replicationCredentials);
 
     if (credentials.rendersSecret) {
       this.secret = new k8s.KubeSecret(this, 'Secret', {
         metadata: { name: this.secretName, namespace, labels },
         type: 'Opaque',
-        stringData: { [this.passwordKey]: credentials._password ?? '' },
+        stringData: {
+          [this.passwordKey]: credentials._password ?? '',
+          ...(multiple && replicationCredentials.rendersSecret ? { [replicationKey]: replicationCredentials._password ?? '' } : {}),
+        },
       });
     }
 
+    const servicePorts = [{ name: props.portName ?? 'postgresql', port: this.port }];
     this.service = new k8s.KubeService(this, 'Service', {
       metadata: { name: this.serviceName, namespace, labels },
       spec: {
         clusterIp: 'None',
+        // with replication, standbys must find pod 0 by name before any pod is Ready
+        publishNotReadyAddresses: multiple ? true : undefined,
         selector: this._selectorLabels,
-        ports: [{ name: props.portName ?? 'postgresql', port: this.port }],
+        ports: servicePorts,
       },
     });
+
+    if (multiple) {
+      const authMethod = replicationAuthMethod(this.postgresMajorVersion, props.parameters);
+      const scripts = new k8s.KubeConfigMap(this, 'ReplicationScripts', {
+        metadata: { name: `${this.statefulSetName}-replication`, namespace, labels },
+        data: {
+          [replication.INIT_SCRIPT]: replication.initContainerScript(authMethod),
+          [replication.INITDB_SCRIPT]: replication.initdbScript(authMethod),
+          [replication.READINESS_SCRIPT]: replication.readinessScript(),
+        },
+      });
+      this.replication = {
+        username: replicationUser,
+        passwordKey: replicationKey,
+        secretName: replicationCredentials.secretName ?? this.secretName,
+        authMethod,
+        scripts,
+      };
+      new k8s.KubeService(this, 'ReadWriteService', {
+        metadata: { name: this.readWriteServiceName, namespace, labels },
+        spec: {
+          selector: { ...this._selectorLabels, 'statefulset.kubernetes.io/pod-name': `${this.statefulSetName}-0` },
+          ports: servicePorts,
+        },
+      });
+      new k8s.KubeService(this, 'ReadOnlyService', {
+        metadata: { name: this.readOnlyServiceName, namespace, labels },
+        spec: { selector: this._selectorLabels, ports: servicePorts },
+      });
+    }
 
     this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: {
@@ -611,6 +731,9 @@ export class PostgresStatefulSet extends Construct {
     if (this.secret) {
       this.statefulSet.addDependency(this.secret);
     }
+    if (this.replication) {
+      this.statefulSet.addDependency(this.replication.scripts);
+    }
 
     if (props.podDisruptionBudget ?? multiple) {
       this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
@@ -625,6 +748,9 @@ export class PostgresStatefulSet extends Construct {
         selector: this.pods,
         ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
       });
+      if (multiple) {
+        this.allowFrom(this.pods); // standbys stream from the primary
+      }
       for (const peer of props.allowedClients) {
         this.allowFrom(peer);
       }
@@ -670,7 +796,8 @@ export class PostgresStatefulSet extends Construct {
     const readOnlyRoot = props.readOnlyRootFilesystem ?? true;
     const passwordAsFile = props.passwordAsFile ?? false;
     const volumes: k8s.Volume[] = [];
-    const mounts: k8s.VolumeMount[] = [{ name: DATA_VOLUME, mountPath: this.dataMountPath }];
+    const dataMount: k8s.VolumeMount = { name: DATA_VOLUME, mountPath: this.dataMountPath };
+    const mounts: k8s.VolumeMount[] = [dataMount];
     if (readOnlyRoot) {
       volumes.push({ name: 'run', emptyDir: {} }, { name: 'tmp', emptyDir: {} });
       mounts.push({ name: 'run', mountPath: SOCKET_DIR }, { name: 'tmp', mountPath: '/tmp' });
@@ -686,20 +813,49 @@ export class PostgresStatefulSet extends Construct {
       });
       mounts.push({ name: 'password', mountPath: PASSWORD_DIR, readOnly: true });
     }
+    const scriptsMount: k8s.VolumeMount = { name: 'replication', mountPath: replication.SCRIPTS_DIR, readOnly: true };
+    if (this.replication) {
+      volumes.push({ name: 'replication', configMap: { name: this.replication.scripts.name } });
+      mounts.push(scriptsMount);
+    }
+    const initdbSources: k8s.VolumeProjection[] = [];
+    if (this.replication) {
+      initdbSources.push({
+        configMap: {
+          name: this.replication.scripts.name,
+          items: [{ key: replication.INITDB_SCRIPT, path: replication.INITDB_SCRIPT_TARGET, mode: 0o555 }],
+        },
+      });
+    }
     if (props.initScripts) {
-      volumes.push({ name: 'initdb', configMap: { name: props.initScripts.name } });
+      initdbSources.push({ configMap: { name: props.initScripts.name } });
+    }
+    if (initdbSources.length > 0) {
+      volumes.push({ name: 'initdb', projected: { sources: initdbSources } });
       mounts.push({ name: 'initdb', mountPath: INITDB_DIR, readOnly: true });
     }
 
     const password: k8s.EnvVar = passwordAsFile
       ? { name: 'POSTGRES_PASSWORD_FILE', value: `${PASSWORD_DIR}/password` }
       : { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: this.secretName, key: this.passwordKey } } };
+    const pgEnv: k8s.EnvVar[] = [
+      { name: 'PGDATA', value: this.pgData },
+      { name: 'PGPORT', value: String(this.port) },
+    ];
+    const replicationEnv: k8s.EnvVar[] = this.replication ? [
+      { name: 'POSTGRES_REPLICATION_USER', value: this.replication.username },
+      {
+        name: 'POSTGRES_REPLICATION_PASSWORD',
+        valueFrom: { secretKeyRef: { name: this.replication.secretName, key: this.replication.passwordKey } },
+      },
+    ] : [];
     const env: k8s.EnvVar[] = [
       password,
-      { name: 'PGDATA', value: this.pgData },
+      pgEnv[0],
       { name: 'POSTGRES_USER', value: this.username },
       { name: 'POSTGRES_DB', value: this.databaseName },
-      { name: 'PGPORT', value: String(this.port) },
+      pgEnv[1],
+      ...replicationEnv,
     ];
     const initdbArgs = props.initdbArgs ?? ['--data-checksums'];
     if (initdbArgs.length > 0) {
@@ -707,9 +863,12 @@ export class PostgresStatefulSet extends Construct {
     }
 
     const readyCommand = isReadyCommand(this.port, this.username);
-    const probe = probes(readyCommand, readyCommand, props.startupTimeout ?? Duration.hours(1));
+    const readinessCommand = this.replication ? ['sh', `${replication.SCRIPTS_DIR}/${replication.READINESS_SCRIPT}`] : readyCommand;
+    const probe = probes(readyCommand, readinessCommand, props.startupTimeout ?? Duration.hours(1));
     const withProbes = props.probes ?? true;
-    const parameters = parameterArgs(props.parameters ?? {});
+    const parameters = parameterArgs({ ...(this.replication ? walRetention(this.postgresMajorVersion) : {}), ...props.parameters });
+    const containerSecurity = restricted ? containerSecurityContext(readOnlyRoot) : (readOnlyRoot ? { readOnlyRootFilesystem: true } : undefined);
+    const renderedResources = renderResources(resources);
 
     const container: k8s.Container = {
       name: props.containerName ?? 'postgres',
@@ -718,16 +877,34 @@ export class PostgresStatefulSet extends Construct {
       args: parameters.length > 0 ? ['postgres', ...parameters] : undefined,
       env,
       ports: [{ name: props.portName ?? 'postgresql', containerPort: this.port }],
-      resources: renderResources(resources),
+      resources: renderedResources,
       startupProbe: withProbes ? probe.startup : undefined,
       readinessProbe: withProbes ? probe.readiness : undefined,
       livenessProbe: withProbes ? probe.liveness : undefined,
       lifecycle: (props.fastShutdown ?? true)
         ? { preStop: { exec: { command: fastShutdownCommand(this.pgData, this.terminationGracePeriod) } } }
         : undefined,
-      securityContext: restricted ? containerSecurityContext(readOnlyRoot) : (readOnlyRoot ? { readOnlyRootFilesystem: true } : undefined),
+      securityContext: containerSecurity,
       volumeMounts: mounts,
     };
+
+    // Clones the primary into an empty volume before a standby's PostgreSQL starts (same image,
+    // user and security context as the server).
+    const initContainers: k8s.Container[] | undefined = this.replication ? [{
+      name: 'replication-init',
+      image: this.image,
+      imagePullPolicy: container.imagePullPolicy,
+      command: ['sh', `${replication.SCRIPTS_DIR}/${replication.INIT_SCRIPT}`],
+      env: [
+        ...pgEnv,
+        { name: 'PRIMARY_HOST', value: `${this.statefulSetName}-0.${this.serviceName}` },
+        { name: 'PRIMARY_PORT', value: String(this.port) },
+        ...replicationEnv,
+      ],
+      resources: renderedResources,
+      securityContext: containerSecurity,
+      volumeMounts: [dataMount, scriptsMount, ...(readOnlyRoot ? [{ name: 'tmp', mountPath: '/tmp' }] : [])],
+    }] : undefined;
 
     return {
       terminationGracePeriodSeconds: this.terminationGracePeriod.toSeconds({ integral: false }),
@@ -746,9 +923,58 @@ export class PostgresStatefulSet extends Construct {
           }],
         },
       } : undefined,
+      initContainers,
       containers: [container],
       volumes: volumes.length > 0 ? volumes : undefined,
     };
+  }
+
+  private checkReplication(problems: checks.Problems, props: PostgresStatefulSetProps,
+    credentials: PostgresCredentials, replicationCredentials: PostgresCredentials): void {
+    if (this.replicas <= 1 || !Number.isInteger(this.replicas)) {
+      for (const prop of ['replicationCredentials', 'readWriteServiceName', 'readOnlyServiceName'] as const) {
+        if (props[prop] !== undefined) {
+          problems.add(prop, prop === 'replicationCredentials' ? replicationCredentials.username ?? 'replicator' : props[prop],
+            `only applies to streaming replication, but replicas is ${this.replicas}`, `remove ${prop}, or set replicas to 2 or more`);
+        }
+      }
+      return;
+    }
+    if (this.postgresMajorVersion !== undefined && this.postgresMajorVersion < 12) {
+      problems.add('replicas', this.replicas, `needs PostgreSQL 12 or later for streaming replication (standby.signal), but the image runs ${this.postgresMajorVersion}`,
+        'use a newer image, or one replica');
+    }
+    const replicationUser = replicationCredentials.username ?? 'replicator';
+    const replicationKey = replicationCredentials.passwordKey ?? 'POSTGRES_REPLICATION_PASSWORD';
+    problems.check('replicationCredentials username', replicationUser,
+      replicationUser === this.username ? `must not be the superuser '${this.username}'` : roleName(replicationUser),
+      'use a role of its own, such as the default \'replicator\'');
+    const replicationSecret = replicationCredentials.secretName ?? this.secretName;
+    if (replicationSecret === this.secretName && replicationKey === this.passwordKey) {
+      problems.add('replicationCredentials passwordKey', replicationKey,
+        `is the superuser's password key in Secret '${this.secretName}'`, 'give the replication password a key of its own, e.g. POSTGRES_REPLICATION_PASSWORD');
+    }
+    if (credentials.rendersSecret && !replicationCredentials.rendersSecret && !replicationCredentials.referencesSecret) {
+      problems.add('replicationCredentials', replicationUser,
+        'must supply a password too, since credentials render the Secret that would hold it',
+        'set replicationCredentials: PostgresCredentials.fromPassword(<password>, { username: \'replicator\' }), or reference another Secret');
+    } else if (replicationCredentials.rendersSecret && !credentials.rendersSecret) {
+      problems.add('replicationCredentials', replicationUser,
+        'render a password into a Secret, but credentials do not: both passwords go into the construct\'s Secret',
+        'use PostgresCredentials.fromPassword() for both, or reference Secrets for both');
+    } else if (replicationCredentials.rendersSecret && !replicationCredentials._password) {
+      problems.add('replicationCredentials', replicationUser, 'has an empty password', 'supply a non-empty password');
+    }
+    const maxWalSenders = Number(props.parameters?.max_wal_senders ?? 10);
+    if (this.replicas - 1 + 2 > maxWalSenders) {
+      problems.add('replicas', this.replicas,
+        `needs ${this.replicas - 1 + 2} WAL senders (one per standby, two for a clone), more than max_wal_senders ${maxWalSenders}`,
+        `set parameters: { max_wal_senders: '${this.replicas + 1}' } or more`);
+    }
+    problems.check('readWriteServiceName', this.readWriteServiceName, checks.dns1035Label(this.readWriteServiceName ?? ''),
+      'use lowercase letters, digits and \'-\', starting with a letter, at most 63 characters');
+    problems.check('readOnlyServiceName', this.readOnlyServiceName, checks.dns1035Label(this.readOnlyServiceName ?? ''),
+      'use lowercase letters, digits and \'-\', starting with a letter, at most 63 characters');
   }
 
   private checkMajorVersion(problems: checks.Problems, props: PostgresStatefulSetProps, tagMajor: number | undefined): void {
@@ -808,6 +1034,22 @@ export class PostgresStatefulSet extends Construct {
       problems.add('accessModes', props.accessModes, 'must not be empty', 'use [PersistentVolumeAccessMode.READ_WRITE_ONCE]');
     }
   }
+}
+
+/**
+ * The pg_hba.conf method for replication connections: the form the role's password is stored
+ * in (`password_encryption`, scram-sha-256 from PostgreSQL 14, md5 before).
+ */
+function replicationAuthMethod(major: number | undefined, parameters: { [name: string]: string } | undefined): string {
+  return parameters?.password_encryption ?? (major !== undefined && major < 14 ? 'md5' : 'scram-sha-256');
+}
+
+/**
+ * WAL the primary keeps for standbys that fall behind or restart (no replication slots, so
+ * a standby that is gone for good never fills the primary's disk). Parameters override it.
+ */
+function walRetention(major: number | undefined): { [name: string]: string } {
+  return major !== undefined && major < 13 ? { wal_keep_segments: '64' } : { wal_keep_size: '1GB' };
 }
 
 /** Checks that a duration is a whole number of seconds and at least `min` seconds. */
