@@ -364,7 +364,7 @@ describe('credentials and configuration', () => {
     const scripts = new kplus.ConfigMap(chart, 'Init', { data: { '10-schema.sql': 'CREATE TABLE company (id int PRIMARY KEY, name text NOT NULL);' } });
     new PostgresStatefulSet(chart, 'Db', { initScripts: scripts });
     const manifest = synth(chart);
-    expect(podSpec(manifest).volumes).toContainEqual({ name: 'initdb', configMap: { name: scripts.name } });
+    expect(podSpec(manifest).volumes).toContainEqual({ name: 'initdb', projected: { sources: [{ configMap: { name: scripts.name } }] } });
     expect(container(manifest).volumeMounts).toContainEqual({ name: 'initdb', mountPath: '/docker-entrypoint-initdb.d', readOnly: true });
   });
 

@@ -48,6 +48,8 @@ describe('synthesized objects match the Kubernetes 1.27 schema', () => {
       podDisruptionBudget: true, spreadAcrossNodes: true,
       claimRetentionWhenDeleted: ClaimRetentionPolicy.DELETE, claimRetentionWhenScaled: ClaimRetentionPolicy.RETAIN,
       allowedClients: [api],
+      replicationCredentials: PostgresCredentials.fromPassword('y', { username: 'standby', passwordKey: 'replication' }),
+      readWriteServiceName: 'pg-primary', readOnlyServiceName: 'pg-replicas',
     });
     const manifest = synth(chart);
     expect(new Set(manifest.map((o) => o.kind))).toEqual(new Set(['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'StatefulSet']));

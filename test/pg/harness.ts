@@ -131,21 +131,90 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 30
 
 /**
  * Initialises an empty data directory as the image's entrypoint does (docker_create_db_directories,
- * docker_init_database_dir, pg_setup_hba_conf).
+ * docker_init_database_dir, pg_setup_hba_conf, docker_setup_db).
+ *
+ * initdb takes seconds, so each test process runs it once per combination of the inputs that
+ * shape the result (user, password, initdb arguments, database) and copies that result into
+ * PGDATA for the next test that asks for the same.
  */
 export function initdb(env: Env): string {
   const pgData = env.PGDATA;
+  const key = crypto.createHash('sha256')
+    .update(JSON.stringify([env.POSTGRES_USER, env.POSTGRES_PASSWORD, env.POSTGRES_INITDB_ARGS, env.POSTGRES_DB]))
+    .digest('hex').slice(0, 16);
+  const template = path.join(templates(), key);
+  if (!fs.existsSync(template)) {
+    const building = `${template}.building`;
+    runEntrypointInit({ ...env, PGDATA: building });
+    fs.renameSync(building, template);
+  }
   runOk(['mkdir', '-p', pgData]);
   runOk(['chmod', '00700', pgData]);
+  runOk(['cp', '-a', `${template}/.`, pgData]);
+  return pgData;
+}
+
+let templateDir: string | undefined;
+function templates(): string {
+  if (templateDir === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-templates-'));
+    fs.chmodSync(dir, 0o777);
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    templateDir = dir;
+  }
+  return templateDir;
+}
+
+function runEntrypointInit(env: Env): void {
+  runOk(['mkdir', '-p', env.PGDATA]);
+  runOk(['chmod', '00700', env.PGDATA]);
   // the entrypoint's own line: POSTGRES_INITDB_ARGS is evaluated by bash
   runOk(['bash', '-c', 'eval \'initdb --username="$POSTGRES_USER" --pwfile=<(printf "%s\\n" "$POSTGRES_PASSWORD") \'"$POSTGRES_INITDB_ARGS"'], env);
   const method = PG_MAJOR >= 14 ? 'scram-sha-256' : 'md5';
   runOk(['sh', '-c', `printf '\\nhost all all all ${method}\\n' >> "$PGDATA/pg_hba.conf"`], env);
   const database = env.POSTGRES_DB ?? env.POSTGRES_USER ?? 'postgres';
   if (database !== 'postgres') {
-    runOk(['postgres', '--single', '-D', pgData, 'postgres'], env, { input: `CREATE DATABASE "${database}";\n` });
+    runOk(['postgres', '--single', '-D', env.PGDATA, 'postgres'], env, { input: `CREATE DATABASE "${database}";\n` });
   }
-  return pgData;
+}
+
+/**
+ * Runs the files of /docker-entrypoint-initdb.d as the image's entrypoint does after initdb
+ * (docker_temp_server_start, docker_process_init_files, docker_temp_server_stop): against a
+ * temporary server that listens on its socket only; `*.sh` files are run when executable, `*.sql`
+ * files through psql.
+ */
+export function runInitScripts(env: Env, socketDir: string, files: { name: string; content: string; mode: number }[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'initdb.d-'));
+  fs.chmodSync(dir, 0o777);
+  try {
+    for (const file of files) {
+      fs.writeFileSync(path.join(dir, file.name), file.content, { mode: file.mode });
+      fs.chmodSync(path.join(dir, file.name), file.mode);
+    }
+    const log = path.join(dir, 'server.log');
+    runOk(['pg_ctl', '-D', env.PGDATA, '-w', '-l', log, '-o', `-c listen_addresses='' -c unix_socket_directories=${socketDir} -p ${env.PGPORT}`, 'start'], env);
+    let output = '';
+    try {
+      const clientEnv = { ...env, PGHOST: socketDir };
+      for (const file of files.map((f) => f.name).sort()) {
+        const full = path.join(dir, file);
+        if (file.endsWith('.sh')) {
+          if ((fs.statSync(full).mode & 0o111) === 0) {
+            throw new Error(`${file} is not executable: the entrypoint would source it into its own shell`);
+          }
+          output += runOk([full], clientEnv);
+        } else if (file.endsWith('.sql')) {
+          output += runOk(['psql', '-v', 'ON_ERROR_STOP=1', '--username', env.POSTGRES_USER, '--no-password', '--no-psqlrc', '-f', full], clientEnv);
+        }
+      }
+    } finally {
+      runOk(['pg_ctl', '-D', env.PGDATA, '-m', 'fast', '-w', 'stop'], env);
+    }
+    return output;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A PostgreSQL server process, started with the container's environment and arguments. */

@@ -1,0 +1,251 @@
+// Streaming replication, proven against a real PostgreSQL: the scripts and commands come from
+// the synthesized manifests (the ConfigMap, the init container, the probes) and run as the
+// kubelet would run them, with each "pod" on loopback.
+//
+// Stand-ins for what Kubernetes provides, and nothing else:
+// - HOSTNAME is the pod name, as the kubelet sets it;
+// - PRIMARY_HOST (`<statefulset>-0.<service>`, resolved by cluster DNS) is 127.0.0.1;
+// - every pod has its own volume, so PGDATA differs per pod;
+// - pods share one loopback here, so pods other than 0 listen on a port of their own (PGPORT);
+//   they still reach the primary on the manifest's port (PRIMARY_PORT).
+import * as fs from 'fs';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { containerEnv, Env, initdb, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
+import { container, oneOfKind, synth } from './util';
+
+const PRIMARY_PORT = 55441;
+const STANDBY_PORTS = [55442, 55443];
+const SUPERUSER_PASSWORD = 'tes6Aev8';
+const REPLICATION_PASSWORD = "r3pl'ic\"ate $now";
+
+let sandbox: Sandbox;
+let servers: Server[];
+beforeEach(() => {
+  sandbox = new Sandbox('repl-');
+  servers = [];
+});
+afterEach(async () => {
+  for (const server of servers) {
+    await server.kill();
+  }
+  sandbox.cleanup();
+});
+
+/** The manifest of a replicated StatefulSet, and what the pods would see of it. */
+function replicated(props: PostgresStatefulSetProps = {}) {
+  const chart = Testing.chart();
+  const db = new PostgresStatefulSet(chart, 'Db', {
+    statefulSetName: 'pg', serviceName: 'pg-svc', replicas: 3, port: PRIMARY_PORT,
+    dataMountPath: path.join(sandbox.dir, 'pod-0'),
+    credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
+    replicationCredentials: PostgresCredentials.fromPassword(REPLICATION_PASSWORD, { username: 'replicator', passwordKey: 'POSTGRES_REPLICATION_PASSWORD' }),
+    ...props,
+  });
+  const manifest = synth(chart);
+  const secret = oneOfKind(manifest, 'Secret');
+  const secrets = { [secret.metadata.name]: secret.stringData };
+  const sts = oneOfKind(manifest, 'StatefulSet');
+  const main = container(manifest);
+  const init = sts.spec.template.spec.initContainers[0];
+  const scripts = oneOfKind(manifest, 'ConfigMap', 'pg-replication').data;
+  const scriptsMount = init.volumeMounts.find((m: any) => m.name === 'replication').mountPath;
+  const initdbSource = sts.spec.template.spec.volumes.find((v: any) => v.name === 'initdb').projected.sources[0].configMap;
+  return { db, manifest, main, init, scripts, scriptsMount, initdbSource, secrets };
+}
+
+type Spec = ReturnType<typeof replicated>;
+
+/** What pod `ordinal` sees: its env (with the stand-ins above) and a way to run a mounted script. */
+function pod(spec: Spec, ordinal: number) {
+  const pgData = ordinal === 0 ? containerEnv(spec.main, spec.secrets).PGDATA : path.join(sandbox.mkdir(`pod-${ordinal}`), 'pgdata');
+  const overrides: Env = { HOSTNAME: `pg-${ordinal}`, PGDATA: pgData, ...(ordinal === 0 ? {} : { PGPORT: String(STANDBY_PORTS[ordinal - 1]) }) };
+  const mainEnv = { ...containerEnv(spec.main, spec.secrets), ...overrides };
+  const initEnv = { ...containerEnv(spec.init, spec.secrets), ...overrides, PRIMARY_HOST: '127.0.0.1' };
+  const scriptsDir = sandbox.mkdir('scripts');
+  for (const [name, content] of Object.entries(spec.scripts)) {
+    fs.writeFileSync(path.join(scriptsDir, name), content as string);
+  }
+  /** A container command, with the ConfigMap mount point mapped to where the files are here. */
+  const command = (argv: string[]) => argv.map((a) => a.startsWith(`${spec.scriptsMount}/`) ? path.join(scriptsDir, a.slice(spec.scriptsMount.length + 1)) : a);
+  return {
+    mainEnv,
+    initEnv,
+    socketDir: sandbox.mkdir(`run-${ordinal}`),
+    /** Runs the init container to completion. */
+    runInitContainer: () => run(command(spec.init.command), initEnv, { timeoutMs: 60_000 }),
+    /** Starts the init container, which may wait for the primary. */
+    startInitContainer: () => start(command(spec.init.command), initEnv),
+    readiness: () => run(command(spec.main.readinessProbe.exec.command), mainEnv),
+  };
+}
+
+/** Brings up pod 0 as the image would: init container, initdb with the initdb.d scripts, postgres. */
+async function startPrimary(spec: Spec) {
+  const p0 = pod(spec, 0);
+  const init = p0.runInitContainer();
+  expect(init.stdout).toContain('primary with an empty data directory');
+  expect(init.status).toBe(0);
+  initdb(p0.mainEnv);
+  const item = spec.initdbSource.items[0];
+  const output = runInitScripts(p0.mainEnv, p0.socketDir, [{ name: item.path, content: spec.scripts[item.key], mode: item.mode }]);
+  expect(output).toContain('created replication role replicator');
+  const server = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
+  servers.push(server);
+  return { ...p0, server };
+}
+
+async function startStandby(spec: Spec, ordinal: number, p = pod(spec, ordinal)) {
+  const server = await Server.start(p.mainEnv, p.socketDir, spec.main.args);
+  servers.push(server);
+  return { ...p, server };
+}
+
+const sql = (server: Server, query: string) => server.sql(query, 'postgres', SUPERUSER_PASSWORD, 'postgres');
+
+test('pod 0 initialises as the primary, a standby clones it, streams, rejects writes, and resumes after a restart', async () => {
+  const spec = replicated();
+
+  // GIVEN the standby's init container, started before the primary exists: it waits
+  const p1 = pod(spec, 1);
+  const cloning = p1.startInitContainer();
+  let cloneLog = '';
+  cloning.stdout?.on('data', (chunk: Buffer) => { cloneLog += chunk.toString(); });
+  cloning.stderr?.on('data', (chunk: Buffer) => { cloneLog += chunk.toString(); });
+  const cloned = new Promise<number | null>((resolve) => cloning.on('exit', (code) => resolve(code)));
+  await waitFor('the standby to wait for the primary', () => cloneLog.includes(`waiting for the primary 127.0.0.1:${PRIMARY_PORT}`));
+
+  // WHEN the primary comes up: initdb runs the replication role script
+  const primary = await startPrimary(spec);
+  expect(sql(primary.server, 'SELECT rolreplication FROM pg_roles WHERE rolname = \'replicator\'')).toBe('t');
+  expect(fs.readFileSync(path.join(primary.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256$/m);
+  expect(primary.readiness().status).toBe(0);
+
+  // THEN the standby clones it into its empty volume, as a standby
+  expect(await cloned).toBe(0);
+  expect(cloneLog).toContain('cloned: starting as a hot standby');
+  expect(fs.existsSync(path.join(p1.mainEnv.PGDATA, 'standby.signal'))).toBe(true);
+  expect(fs.existsSync(`${p1.mainEnv.PGDATA}.clone`)).toBe(false);
+  expect(fs.statSync(p1.mainEnv.PGDATA).mode & 0o777).toBe(0o700);
+
+  // AND it starts as a hot standby that streams from the primary
+  const standby = await startStandby(spec, 1, p1);
+  await waitFor('the standby to stream', () => sql(primary.server, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
+  expect(sql(primary.server, 'SELECT application_name FROM pg_stat_replication')).toBe('pg-1');
+  await waitFor('the standby to be ready', () => standby.readiness().status === 0);
+
+  // a row written on the primary is read on the standby
+  sql(primary.server, 'CREATE TABLE company (id int PRIMARY KEY, name text NOT NULL); INSERT INTO company VALUES (1, \'anynines GmbH\')');
+  await waitFor('the row to reach the standby', () => sql(standby.server, 'SELECT count(*) FROM company WHERE id = 1') === '1');
+  expect(sql(standby.server, 'SELECT name FROM company')).toBe('anynines GmbH');
+
+  // the standby rejects writes
+  const write = run(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', 'INSERT INTO company VALUES (2, \'x\')'], standby.mainEnv);
+  expect(write.status).not.toBe(0);
+  expect(write.stderr).toContain('cannot execute INSERT in a read-only transaction');
+
+  // a restarted standby keeps its data and resumes streaming
+  runOk(['pg_ctl', 'stop', '-D', standby.mainEnv.PGDATA, '-m', 'fast', '-w'], standby.mainEnv);
+  await standby.server.waitForExit();
+  const reinit = p1.runInitContainer();
+  expect(reinit.stdout).toContain('standby data present');
+  expect(reinit.status).toBe(0);
+  const restarted = await startStandby(spec, 1, p1);
+  expect(restarted.server.log).not.toMatch(/entering standby mode[\s\S]*database system was not properly shut down/);
+  sql(primary.server, 'INSERT INTO company VALUES (2, \'written while the standby restarted\')');
+  await waitFor('the standby to catch up', () => sql(restarted.server, 'SELECT count(*) FROM company') === '2');
+  await waitFor('the standby to be ready again', () => restarted.readiness().status === 0);
+}, 120_000);
+
+test('a standby is not ready before it has streamed, and readiness does not flap while the primary restarts', async () => {
+  const spec = replicated();
+  const primary = await startPrimary(spec);
+  const p1 = pod(spec, 1);
+  expect(p1.runInitContainer().status).toBe(0);
+
+  // the primary goes away before the standby's first start
+  runOk(['pg_ctl', 'stop', '-D', primary.mainEnv.PGDATA, '-m', 'fast', '-w'], primary.mainEnv);
+  await primary.server.waitForExit();
+  const standby = await startStandby(spec, 1, p1);
+  const notYet = standby.readiness();
+  expect(notYet.status).toBe(1);
+  expect(notYet.stdout).toContain('standby has not streamed from the primary since it started');
+
+  // once it streams it is ready, and stays ready while the primary restarts
+  const back = await Server.start(primary.mainEnv, primary.socketDir, spec.main.args);
+  servers.push(back);
+  await waitFor('the standby to be ready', () => standby.readiness().status === 0);
+  runOk(['pg_ctl', 'stop', '-D', primary.mainEnv.PGDATA, '-m', 'fast', '-w'], primary.mainEnv);
+  await back.waitForExit();
+  expect(standby.readiness().status).toBe(0);
+
+  // pod 0's readiness is its own: a primary, not in recovery
+  const again = await Server.start(primary.mainEnv, primary.socketDir, spec.main.args);
+  servers.push(again);
+  expect(primary.readiness().status).toBe(0);
+}, 120_000);
+
+test('a database initialised with one replica gets the replication role when replicas is raised', async () => {
+  // GIVEN pod 0 initialised by the one-replica manifest: no replication role, no pg_hba.conf line
+  const single = (() => {
+    const chart = Testing.chart();
+    new PostgresStatefulSet(chart, 'Db', {
+      statefulSetName: 'pg', serviceName: 'pg-svc', port: PRIMARY_PORT, dataMountPath: path.join(sandbox.dir, 'pod-0'),
+      credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
+    });
+    const manifest = synth(chart);
+    const secret = oneOfKind(manifest, 'Secret');
+    return containerEnv(container(manifest), { [secret.metadata.name]: secret.stringData });
+  })();
+  initdb(single);
+
+  // WHEN the three-replica manifest's init container runs on pod 0
+  const spec = replicated();
+  const p0 = pod(spec, 0);
+  const init = p0.runInitContainer();
+  expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
+  expect(init.status).toBe(0);
+  expect(p0.runInitContainer().stdout).toContain('replication role and pg_hba.conf line present');
+
+  // THEN a standby can clone it
+  const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
+  servers.push(primary);
+  const p1 = pod(spec, 1);
+  const clone = p1.runInitContainer();
+  expect(`${clone.status} ${clone.stdout}${clone.stderr}`).toMatch(/^0 [\s\S]*cloned: starting as a hot standby/);
+  const standby = await startStandby(spec, 1, p1);
+  await waitFor('the standby to be ready', () => standby.readiness().status === 0);
+}, 120_000);
+
+describe('the init container refuses data directories that would diverge', () => {
+  test('pod 0 holding a standby, a standby holding a promoted database, or a volume of stray files', async () => {
+    const spec = replicated();
+    const primary = await startPrimary(spec);
+    const p1 = pod(spec, 1);
+    expect(p1.runInitContainer().status).toBe(0);
+
+    // a standby whose data directory is no longer a standby's (promoted)
+    fs.rmSync(path.join(p1.mainEnv.PGDATA, 'standby.signal'));
+    const promoted = p1.runInitContainer();
+    expect(promoted.status).toBe(1);
+    expect(promoted.stderr).toContain('holds a database that is not a standby (was it promoted?)');
+
+    // pod 0 holding a standby's data directory
+    runOk(['pg_ctl', 'stop', '-D', primary.mainEnv.PGDATA, '-m', 'fast', '-w'], primary.mainEnv);
+    await primary.server.waitForExit();
+    fs.writeFileSync(path.join(primary.mainEnv.PGDATA, 'standby.signal'), '');
+    const p0 = pod(spec, 0).runInitContainer();
+    expect(p0.status).toBe(1);
+    expect(p0.stderr).toContain('pod 0 is the primary, but');
+
+    // a standby volume with files but no database
+    const p2 = pod(spec, 2);
+    fs.mkdirSync(p2.mainEnv.PGDATA, { recursive: true });
+    fs.writeFileSync(path.join(p2.mainEnv.PGDATA, 'notes.txt'), 'keep me');
+    const stray = p2.runInitContainer();
+    expect(stray.status).toBe(1);
+    expect(stray.stderr).toContain('holds files but no database; refusing to overwrite them');
+    expect(fs.readFileSync(path.join(p2.mainEnv.PGDATA, 'notes.txt'), 'utf-8')).toBe('keep me');
+  }, 120_000);
+});
