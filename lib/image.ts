@@ -1,5 +1,8 @@
 // Container image references (internal): `[registry[:port]/]repository[:tag][@digest]`.
 
+/** The image used when none is given: a current, supported major, pinned to a minor release. */
+export const DEFAULT_IMAGE = 'postgres:18.4';
+
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 

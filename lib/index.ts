@@ -1,3 +1,5 @@
 export * from './claim-retention';
 export * from './credentials';
+export * from './database';
 export * from './postgres-stateful-set';
+export * from './smoke-test';

@@ -4,17 +4,18 @@ import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import * as checks from './checks';
 import { ClaimRetentionPolicy } from './claim-retention';
+import { connectWorkload } from './connection';
 import { PostgresCredentials } from './credentials';
+import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { checkLayout, defaultLayout } from './data-layout';
-import { parseImage } from './image';
+import { DEFAULT_IMAGE, parseImage } from './image';
+import { ImportedPostgresDatabase } from './imported-database';
 import { checkParameters, parameterArgs } from './parameters';
 import { fastShutdownCommand, isReadyCommand, probes } from './probes';
 import * as replication from './replication';
 import { checkResources, DEFAULT_RESOURCES, kibibytes, renderResources } from './resources';
 import { containerSecurityContext, podSecurityContext } from './security';
 
-/** The image used when `image` is not given: a current, supported major, pinned to a minor release. */
-const DEFAULT_IMAGE = 'postgres:18.4';
 const DATA_VOLUME = 'data';
 const SOCKET_DIR = '/var/run/postgresql';
 const INITDB_DIR = '/docker-entrypoint-initdb.d';
@@ -402,7 +403,18 @@ export interface PostgresStatefulSetProps {
  * and limits, claims retained when the StatefulSet goes, and, with more than one replica, a
  * PodDisruptionBudget and spreading over nodes.
  */
-export class PostgresStatefulSet extends Construct {
+export class PostgresStatefulSet extends Construct implements IPostgresDatabase {
+  /**
+   * A database this app does not manage, known by its Service name: for wiring clients with
+   * `connect()` and for `PostgresSmokeTest`.
+   *
+   * @param serviceName the Service clients connect to (for a `PostgresStatefulSet` with
+   * replication, its read-write Service)
+   */
+  public static fromServiceName(scope: Construct, id: string, serviceName: string, options: PostgresDatabaseImportOptions): IPostgresDatabase {
+    return new ImportedPostgresDatabase(scope, id, serviceName, options);
+  }
+
   /** Name of the StatefulSet; pods are `<statefulSetName>-<ordinal>`. */
   public readonly statefulSetName: string;
 
@@ -472,6 +484,9 @@ export class PostgresStatefulSet extends Construct {
    * Service with one replica.
    */
   public readonly host: string;
+
+  /** DNS name for read-only connections: the read-only Service with replication, else `host`. */
+  public readonly readOnlyHost: string;
 
   /**
    * Name of the read-write Service, which selects pod 0 (the primary).
@@ -602,6 +617,7 @@ export class PostgresStatefulSet extends Construct {
       this.readOnlyServiceDnsName = dnsName(this.readOnlyServiceName);
     }
     this.host = this.readWriteServiceDnsName ?? this.serviceDnsName;
+    this.readOnlyHost = this.readOnlyServiceDnsName ?? this.host;
 
     // Every check runs, so that all problems of this construct are reported together.
     problems.check('replicas', this.replicas,
@@ -783,6 +799,15 @@ export class PostgresStatefulSet extends Construct {
     }
     this.networkPolicy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(this.port)]);
     return true;
+  }
+
+  /**
+   * Wires a workload to this database: sets `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
+   * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on its containers,
+   * and admits it to the NetworkPolicy when there is one (`allowedClients`).
+   */
+  public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
+    connectWorkload(this, workload, options);
   }
 
   /** The pods of this database, as a cdk8s-plus selector. */

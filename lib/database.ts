@@ -1,0 +1,124 @@
+import * as kplus from 'cdk8s-plus-27';
+import { IConstruct } from 'constructs';
+import { PostgresCredentials } from './credentials';
+
+/**
+ * A PostgreSQL database that workloads can connect to: one this app runs
+ * (`PostgresStatefulSet`), or one it only knows by name (`PostgresStatefulSet.fromServiceName()`).
+ */
+export interface IPostgresDatabase extends IConstruct {
+  /** DNS name for reads and writes. */
+  readonly host: string;
+
+  /** DNS name for read-only connections (the same as `host` without replication). */
+  readonly readOnlyHost: string;
+
+  /** TCP port PostgreSQL listens on. */
+  readonly port: number;
+
+  /** Name of the database clients connect to by default. */
+  readonly databaseName: string;
+
+  /** Role clients connect as by default. */
+  readonly username: string;
+
+  /** Name of the Secret holding that role's password. */
+  readonly secretName: string;
+
+  /** Key of the password in `secretName`. */
+  readonly passwordKey: string;
+
+  /**
+   * Admits a peer to the PostgreSQL port, when the database has a NetworkPolicy.
+   *
+   * @returns whether a NetworkPolicy rule was added
+   */
+  allowFrom(peer: kplus.INetworkPolicyPeer): boolean;
+
+  /**
+   * Wires a workload to the database: sets the libpq environment variables (`PGHOST`,
+   * `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` by `secretKeyRef`, and `DATABASE_URL`
+   * without the password) on its containers, and admits it to the database's NetworkPolicy.
+   */
+  connect(workload: kplus.AbstractPod, options?: PostgresConnectOptions): void;
+}
+
+/**
+ * How a workload connects to a database.
+ */
+export interface PostgresConnectOptions {
+  /**
+   * The container that connects.
+   *
+   * @default - every container the workload has when `connect()` is called
+   */
+  readonly container?: kplus.Container;
+
+  /**
+   * Connect through the read-only Service, with `default_transaction_read_only=on` (`PGOPTIONS`).
+   *
+   * @default false
+   */
+  readonly readOnly?: boolean;
+
+  /**
+   * Another role to connect as, with its password in a Secret
+   * (`PostgresCredentials.fromSecretName()` or `fromSecret()`).
+   *
+   * @default - the database's superuser credentials
+   */
+  readonly credentials?: PostgresCredentials;
+
+  /**
+   * The database to connect to.
+   *
+   * @default - the database's `databaseName`
+   */
+  readonly databaseName?: string;
+}
+
+/**
+ * What an imported database is known by.
+ */
+export interface PostgresDatabaseImportOptions {
+  /**
+   * Role and Secret to connect with. The Secret must be in the namespace of the connecting
+   * workloads; reference it with `PostgresCredentials.fromSecretName()` or `fromSecret()`.
+   */
+  readonly credentials: PostgresCredentials;
+
+  /**
+   * Namespace of the Service.
+   *
+   * @default - none: the Service name alone, which resolves in the namespace of the connecting pods
+   */
+  readonly namespace?: string;
+
+  /**
+   * The cluster's DNS domain.
+   *
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+
+  /**
+   * TCP port of the Service.
+   *
+   * @default 5432
+   */
+  readonly port?: number;
+
+  /**
+   * Name of the database clients connect to.
+   *
+   * @default - the role's name
+   */
+  readonly databaseName?: string;
+
+  /**
+   * Name of a Service for read-only connections.
+   *
+   * @default - the same Service as for reads and writes
+   */
+  readonly readOnlyServiceName?: string;
+}

@@ -1,0 +1,144 @@
+import { ApiObject, Duration, Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+import * as checks from './checks';
+import { clientEnv, clientSettings } from './connection';
+import { IPostgresDatabase } from './database';
+import { DEFAULT_IMAGE, parseImage } from './image';
+import { PostgresStatefulSet } from './postgres-stateful-set';
+import { containerSecurityContext, podSecurityContext } from './security';
+
+/**
+ * Properties of a `PostgresSmokeTest`.
+ */
+export interface PostgresSmokeTestProps {
+  /** The database to test. */
+  readonly database: IPostgresDatabase;
+
+  /**
+   * Image with `psql` and `pg_isready`.
+   *
+   * @default - the database's image for a `PostgresStatefulSet`, else 'postgres:18.4'
+   */
+  readonly image?: string;
+
+  /**
+   * The SQL the test runs; the Job fails when it fails.
+   *
+   * @default 'SELECT current_user, current_database(), version()'
+   */
+  readonly query?: string;
+
+  /**
+   * How long the test waits for the database to accept connections.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Test the read-only connection instead of the read-write one.
+   *
+   * @default false
+   */
+  readonly readOnly?: boolean;
+
+  /**
+   * Delete the finished Job after this long (so that the next `kubectl apply` runs it again).
+   *
+   * @default - the Job is kept
+   */
+  readonly ttlAfterFinished?: Duration;
+}
+
+/**
+ * A Job that connects to a database over its Service DNS name with its credentials, runs a
+ * query, and fails when it cannot, like `helm test`. It is the exercise's
+ * `kubectl run pg-psql ... psql -h <service>.<namespace>.svc.cluster.local -U postgres`, as a construct.
+ *
+ * It waits up to `timeout` for the database to accept connections, so it can be applied
+ * together with the database. Its pod meets the "restricted" Pod Security Standard, and it is
+ * admitted to the database's NetworkPolicy.
+ */
+export class PostgresSmokeTest extends Construct {
+  /** The Job. */
+  public readonly job: ApiObject;
+
+  /** The command the Job's container runs. */
+  public readonly command: string[];
+
+  constructor(scope: Construct, id: string, props: PostgresSmokeTestProps) {
+    super(scope, id);
+    const problems = new checks.Problems('PostgresSmokeTest');
+    this.node.addValidation({ validate: () => problems.items });
+    const image = props.image ?? (props.database instanceof PostgresStatefulSet ? props.database.image : DEFAULT_IMAGE);
+    const parsed = parseImage(image);
+    problems.check('image', image, typeof parsed === 'string' ? parsed : undefined, `pin the image, e.g. '${DEFAULT_IMAGE}'`);
+    const timeout = props.timeout ?? Duration.minutes(5);
+    const seconds = timeout.toSeconds({ integral: false });
+    problems.check('timeout', timeout, Number.isInteger(seconds) && seconds >= 1 ? undefined : 'must be a whole number of seconds, at least 1',
+      'e.g. Duration.minutes(5)');
+    const query = props.query ?? 'SELECT current_user, current_database(), version()';
+    problems.check('query', query, query.trim() === '' ? 'must not be empty' : undefined, 'give the SQL to run');
+
+    const labels = { 'app.kubernetes.io/name': 'postgresql-smoke-test', 'app.kubernetes.io/instance': Names.toLabelValue(this) };
+    this.command = ['sh', '-c', SCRIPT];
+    const env: k8s.EnvVar[] = [
+      ...clientEnv(clientSettings(props.database, { readOnly: props.readOnly })).map((v) => v.secretKeyRef
+        ? { name: v.name, valueFrom: { secretKeyRef: v.secretKeyRef } }
+        : { name: v.name, value: v.value }),
+      { name: 'SMOKE_TEST_QUERY', value: query },
+      { name: 'SMOKE_TEST_TIMEOUT_SECONDS', value: String(seconds) },
+    ];
+    const namespace = props.database instanceof PostgresStatefulSet ? props.database.statefulSet.metadata.namespace : undefined;
+    this.job = new k8s.KubeJob(this, 'Resource', {
+      metadata: { namespace, labels },
+      spec: {
+        backoffLimit: 1,
+        activeDeadlineSeconds: seconds + 60,
+        ttlSecondsAfterFinished: props.ttlAfterFinished?.toSeconds(),
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'Never',
+            automountServiceAccountToken: false,
+            securityContext: podSecurityContext({ runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch' }),
+            containers: [{
+              name: 'psql',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              command: this.command,
+              env,
+              resources: {
+                requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('32Mi') },
+                limits: { memory: k8s.Quantity.fromString('64Mi') },
+              },
+              securityContext: containerSecurityContext(true),
+            }],
+          },
+        },
+      },
+    });
+    props.database.allowFrom(kplus.Pods.select(this, 'Pods', { labels }));
+    if (props.database instanceof PostgresStatefulSet) {
+      this.job.addDependency(props.database.statefulSet);
+    }
+  }
+}
+
+/** Waits for the database, then runs the query; exits non-zero when either fails. */
+const SCRIPT = `set -eu
+deadline=$(( $(date +%s) + SMOKE_TEST_TIMEOUT_SECONDS ))
+until pg_isready -q -h "$PGHOST" -p "$PGPORT"; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "smoke test: $PGHOST:$PGPORT does not accept connections after $SMOKE_TEST_TIMEOUT_SECONDS seconds" >&2
+    exit 1
+  fi
+  echo "smoke test: waiting for $PGHOST:$PGPORT"
+  sleep 2
+done
+psql -X -v ON_ERROR_STOP=1 --no-password -c "$SMOKE_TEST_QUERY"
+echo "smoke test: connected to $PGHOST:$PGPORT as $PGUSER and ran the query"
+`;
+
