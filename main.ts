@@ -4,9 +4,11 @@
 // No password is written to dist/ unless one is supplied when synthesizing:
 //   SYNTH_POSTGRES_PASSWORD=... npx cdk8s synth    # renders the Secret postgresql-secrets
 //   npx cdk8s synth                                # expects it: kubectl create secret generic postgresql-secrets ...
+import * as path from 'path';
 import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PostgresCredentials, PostgresStatefulSet } from './lib';
+import { TEAMS, TeamDatabasesChart } from './teams';
 
 /** Properties of the exercise chart. */
 export interface PostgresqlExerciseChartProps extends ChartProps {
@@ -49,4 +51,10 @@ if (require.main === module) {
   const app = new App({ recordConstructMetadata: false });
   new PostgresqlExerciseChart(app, 'postgresql', { password: process.env.SYNTH_POSTGRES_PASSWORD || undefined });
   app.synth();
+
+  // The many-instances example (teams.ts), in dist/teams/: `kubectl apply -f dist/` is not
+  // recursive, so it applies the exercise alone.
+  const teams = new App({ outdir: path.join(app.outdir, 'teams'), recordConstructMetadata: false });
+  new TeamDatabasesChart(teams, 'teams', { teams: TEAMS });
+  teams.synth();
 }
