@@ -5,11 +5,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, initdb, PG_BIN, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
+import { containerEnv, freePorts, initdb, PG_BIN, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
 const PASSWORD = 'tes6Aev8';
-const PORT = 55431; // each test file that starts servers uses its own ports
+let PORT: number;
+beforeAll(async () => {
+  [PORT] = await freePorts(1);
+});
 
 function synthesize(props: PostgresStatefulSetProps) {
   const chart = Testing.chart();

@@ -12,11 +12,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, Env, initdb, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
+import { containerEnv, Env, freePorts, initdb, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
-const PRIMARY_PORT = 55441;
-const STANDBY_PORTS = [55442, 55443];
+let PRIMARY_PORT: number;
+let STANDBY_PORTS: number[];
+beforeAll(async () => {
+  [PRIMARY_PORT, ...STANDBY_PORTS] = await freePorts(3);
+});
 const SUPERUSER_PASSWORD = 'tes6Aev8';
 const REPLICATION_PASSWORD = "r3pl'ic\"ate $now";
 

@@ -15,6 +15,7 @@
 import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -112,6 +113,18 @@ export function containerEnv(container: any, secrets: { [secretName: string]: { 
     }
   }
   return env;
+}
+
+/** Distinct TCP ports on 127.0.0.1 that nothing listens on (so that parallel test runs do not collide). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  })));
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 function sleep(ms: number): Promise<void> {
