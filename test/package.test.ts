@@ -147,6 +147,7 @@ test('installed offline into a new cdk8s app, the package loads from plain JavaS
       replicas: 2,
       storage: Size.gibibytes(5),
       credentials: PostgresCredentials.fromPassword('packaged-test-password'),
+      replicationCredentials: PostgresCredentials.fromPassword('packaged-replication-password'),
     });
     app.synth();
 
@@ -183,7 +184,10 @@ test('installed offline into a new cdk8s app, the package loads from plain JavaS
   expect(svc.spec.ports).toContainEqual(expect.objectContaining({ port: 5432 }));
   expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
   const passwordRef = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'POSTGRES_PASSWORD').valueFrom.secretKeyRef;
-  expect(oneOfKind(manifest, 'Secret', passwordRef.name).stringData).toEqual({ [passwordRef.key]: 'packaged-test-password' });
+  expect(oneOfKind(manifest, 'Secret', passwordRef.name).stringData).toEqual({
+    [passwordRef.key]: 'packaged-test-password',
+    POSTGRES_REPLICATION_PASSWORD: 'packaged-replication-password',
+  });
   expect(printed.serviceDnsName).toBe('orders-db-svc.shop.svc.cluster.local');
 }, 30_000);
 
