@@ -52,6 +52,8 @@ interface Sample {
   readonly wallMs: number;
   /** Of which the validation plugin (library+schema only). */
   readonly validateMs?: number;
+  /** CPU time of the process (user + system) during the measured work: less sensitive than wall time to other load. */
+  readonly cpuMs: number;
   readonly maxRssMb: number;
   readonly heapUsedMb: number;
   readonly files: number;
@@ -84,8 +86,11 @@ function outputStats(outdir: string): { files: number; objects: number; bytes: n
   return { files: manifests.length, objects, bytes };
 }
 
-function memory(): { maxRssMb: number; heapUsedMb: number } {
+/** CPU time since `start` (a `process.cpuUsage()`) and memory, at the end of the measured work. */
+function usage(start: NodeJS.CpuUsage): { cpuMs: number; maxRssMb: number; heapUsedMb: number } {
+  const cpu = process.cpuUsage(start);
   return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
   };
@@ -118,6 +123,7 @@ async function childLibrary(instances: number, outdir: string, layout: Layout, v
   const { ValidationContext } = require(path.join(cliDir, 'lib', 'plugins', 'validation.js'));
 
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const { app } = buildApp(cdk8s, lib, instances, outdir, layout);
   app.synth();
   const synthesized = performance.now();
@@ -136,7 +142,7 @@ async function childLibrary(instances: number, outdir: string, layout: Layout, v
     validated = Number(report.summary.metadata?.objects);
   }
   const end = performance.now();
-  const mem = memory();
+  const mem = usage(cpu);
   const { files, objects, bytes } = outputStats(outdir);
   if (validated !== undefined && validated !== objects) {
     throw new Error(`the plugin validated ${validated} objects, the files hold ${objects}`);
@@ -176,6 +182,7 @@ function childFloor(instances: number, outdir: string, referenceFile: string): S
   const reference: Reference = JSON.parse(fs.readFileSync(referenceFile, 'utf-8'));
 
   const start = performance.now();
+  const cpu = process.cpuUsage();
   fs.mkdirSync(outdir, { recursive: true });
   const stringify = (docs: unknown[]) => docs.map((d) => yaml.stringify(d, CDK8S_YAML_OPTIONS)).join('---\n');
   const instance = (i: number) => instanceObjects(reference, i);
@@ -191,7 +198,7 @@ function childFloor(instances: number, outdir: string, referenceFile: string): S
     }
   }
   const end = performance.now();
-  const mem = memory();
+  const mem = usage(cpu);
   return { mode: 'floor', instances, startupMs: start, wallMs: end - start, ...mem, ...outputStats(outdir) };
 }
 
@@ -200,6 +207,7 @@ function childCdk8sOnly(instances: number, outdir: string, referenceFile: string
   const reference: Reference = JSON.parse(fs.readFileSync(referenceFile, 'utf-8'));
 
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const app = new cdk8s.App({ outdir, recordConstructMetadata: false });
   const addObjects = (chart: import('cdk8s').Chart, i: number, prefix: string) => {
     instanceObjects(reference, i).forEach((o, j) => new cdk8s.ApiObject(chart, `${prefix}${j}`, o as import('cdk8s').ApiObjectProps));
@@ -216,7 +224,7 @@ function childCdk8sOnly(instances: number, outdir: string, referenceFile: string
   }
   app.synth();
   const end = performance.now();
-  const mem = memory();
+  const mem = usage(cpu);
   return { mode: 'cdk8s-only', instances, startupMs: start, wallMs: end - start, ...mem, ...outputStats(outdir) };
 }
 
@@ -338,15 +346,15 @@ function layoutTable(options: Options, samples: Map<string, Sample[]>, layout: L
   const list = (mode: Mode, n: number) => samples.get(`${layout}/${mode}/${n}`)!;
   const med = (mode: Mode, n: number, f: (s: Sample) => number) => median(list(mode, n).map(f));
   const lines = [`${LAYOUT_TITLES[layout]}:`, ''];
-  lines.push('| Instances | Configuration | Wall ms | ms/instance | × floor | Start-up ms | Peak RSS MB | Heap used MB |');
-  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|');
+  lines.push('| Instances | Configuration | Wall ms | ms/instance | × floor | CPU ms | Start-up ms | Peak RSS MB | Heap used MB |');
+  lines.push('|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of options.sizes) {
     const floor = med('floor', n, (s) => s.wallMs);
     for (const mode of MODES) {
       const wall = med(mode, n, (s) => s.wallMs);
       const validate = mode === 'library+schema' ? ` (plugin ${fmt(med(mode, n, (s) => s.validateMs ?? 0))})` : '';
       lines.push(`| ${n} | ${mode} | ${fmt(wall)}${validate} | ${fmt(wall / n, n >= 100 ? 2 : 1)} | `
-        + `${mode === 'floor' ? '1' : (wall / floor).toFixed(1)} | ${fmt(med(mode, n, (s) => s.startupMs))} | `
+        + `${mode === 'floor' ? '1' : (wall / floor).toFixed(1)} | ${fmt(med(mode, n, (s) => s.cpuMs))} | ${fmt(med(mode, n, (s) => s.startupMs))} | `
         + `${fmt(med(mode, n, (s) => s.maxRssMb))} | ${fmt(med(mode, n, (s) => s.heapUsedMb))} |`);
     }
   }
@@ -368,7 +376,8 @@ function report(options: Options, samples: Map<string, Sample[]>, cli: Timing[] 
   lines.push(`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus[0]?.model.trim() ?? 'an unknown CPU'}, `
     + `${cpus.length} cores, Node ${process.version} (1-minute load average ${loads} at start and end). `
     + `Each row is the median of ${options.runs} fresh process${options.runs > 1 ? 'es' : ''}; wall time runs from after the `
-    + 'imports (start-up) to the last file written, or validated; instances have default props (a Service and a StatefulSet each).');
+    + 'imports (start-up) to the last file written, or validated, and CPU is the process\'s user + system time over the same '
+    + 'span (less sensitive to other load on the machine); instances have default props (a Service and a StatefulSet each).');
   for (const layout of options.layouts) {
     lines.push('', ...layoutTable(options, samples, layout));
   }
@@ -419,6 +428,7 @@ async function main(argv: string[]): Promise<void> {
             const key = `${layout}/${mode}/${n}`;
             samples.set(key, [...samples.get(key) ?? [], sample]);
             process.stderr.write(`${layout.padEnd(18)} ${mode.padEnd(15)} ${String(n).padStart(5)}  ${fmt(sample.wallMs).padStart(6)} ms`
+              + `  cpu ${fmt(sample.cpuMs).padStart(6)} ms`
               + `  rss ${fmt(sample.maxRssMb)} MB  (${sample.files} files, ${sample.objects} objects)\n`);
           }
         }
