@@ -10,14 +10,25 @@
 // Each object is checked against the definition whose x-kubernetes-group-version-kind
 // matches its apiVersion and kind; an unknown apiVersion/kind is itself an error.
 // Validators are compiled lazily, once per kind, and shared by every object of that kind.
+//
+// Compiling a kind's validator takes ajv a few hundred milliseconds (a StatefulSet pulls in
+// the whole pod spec), on every `cdk8s synth`. So the code ajv generates for it (ajv
+// "standalone" code: the same code ajv runs in memory) is cached on disk, by default under
+// node_modules/.cache/k8s-strict-schema/, keyed by a SHA-256 of the schema file, the ajv
+// version and this file (which holds the strict transformation, the formats and ajv's
+// options). A changed schema, ajv or validator gets a new key and is compiled afresh; each
+// Kubernetes version keeps only its newest key. When the cache cannot be read or written,
+// the validators are compiled in memory as before. Later runs neither parse the schema nor
+// load ajv itself.
 'use strict';
 
+const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
-const Ajv = require('ajv');
 
 const DEFAULT_VERSION = '1.27.0';
 const SCHEMA_ID = 'k8s';
+const AJV_OPTIONS = { allErrors: true, strict: false, validateSchema: false };
 
 const INT32 = 2 ** 31;
 const FORMATS = {
@@ -55,26 +66,117 @@ function gvkKey(apiVersion, kind) {
   return `${apiVersion}/${kind}`;
 }
 
-/** Parses a `_definitions.json` file into a strict ajv instance plus a GVK index. */
-function loadSchema(version) {
-  const file = path.join(__dirname, 'k8s-schema', `v${version}`, '_definitions.json');
-  const document = JSON.parse(fs.readFileSync(file, 'utf-8'));
+/**
+ * Parses a `_definitions.json` document into a strict ajv instance plus a GVK index
+ * (`"<apiVersion>/<kind>"` to definition name). With `standalone`, ajv keeps the source
+ * of the validators it compiles, so that they can be written to the cache.
+ */
+function loadSchema(bytes, standalone) {
+  const document = JSON.parse(bytes.toString('utf-8'));
   makeStrict(document.definitions);
 
-  const byGvk = new Map();
+  const byGvk = {};
   for (const [name, definition] of Object.entries(document.definitions)) {
     for (const gvk of definition['x-kubernetes-group-version-kind'] ?? []) {
       const apiVersion = gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version;
-      byGvk.set(gvkKey(apiVersion, gvk.kind), name);
+      byGvk[gvkKey(apiVersion, gvk.kind)] = name;
     }
   }
 
-  const ajv = new Ajv({ allErrors: true, strict: false, validateSchema: false });
+  const Ajv = require('ajv');
+  // Generated code refers to the function formats as `formats.<name>`; regular expressions are inlined.
+  const ajv = new Ajv({ ...AJV_OPTIONS, ...(standalone ? { code: { source: true, formats: Ajv._`formats` } } : {}) });
   for (const [name, format] of Object.entries(FORMATS)) {
     ajv.addFormat(name, format);
   }
   ajv.addSchema({ $id: SCHEMA_ID, definitions: document.definitions });
   return { ajv, byGvk };
+}
+
+function sha256(...parts) {
+  const hash = crypto.createHash('sha256');
+  for (const part of parts) {
+    hash.update(part);
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/** node_modules/.cache/k8s-strict-schema, in the node_modules that holds ajv; undefined if there is none. */
+function defaultCacheDirectory() {
+  try {
+    return path.join(path.dirname(path.dirname(require.resolve('ajv/package.json'))), '.cache', 'k8s-strict-schema');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a file atomically: parallel processes (jest workers, concurrent synths) may write the same entry. */
+function writeAtomically(file, content) {
+  const temporary = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(temporary, content);
+  fs.renameSync(temporary, file);
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf-8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Evaluates cached standalone code; undefined when it is missing or unreadable. */
+function loadValidator(file) {
+  try {
+    const code = fs.readFileSync(file, 'utf-8');
+    const module = { exports: {} };
+    // The code requires ajv's small runtime helpers (ajv/dist/runtime/...) and the formats.
+    new Function('module', 'exports', 'require', 'formats', code)(module, module.exports, require, FORMATS);
+    return typeof module.exports === 'function' ? module.exports : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cache of one schema file: `<root>/v<version>/<key>/` with index.json and one `<definition>.js` per kind. */
+class ValidatorCache {
+  constructor(root, version, schemaBytes) {
+    const ajvVersion = JSON.parse(fs.readFileSync(require.resolve('ajv/package.json'), 'utf-8')).version;
+    this.versionDirectory = path.join(root, `v${version}`);
+    this.key = sha256(schemaBytes, ajvVersion, fs.readFileSync(__filename));
+    this.directory = path.join(this.versionDirectory, this.key);
+    this.index = readJson(path.join(this.directory, 'index.json'));
+  }
+
+  validatorFile(definition) {
+    return path.join(this.directory, `${definition.replace(/[^A-Za-z0-9._-]/g, '_')}.js`);
+  }
+
+  /** Stores the GVK index and drops the entries of older keys of this Kubernetes version. */
+  writeIndex(byGvk) {
+    this.index = byGvk;
+    try {
+      fs.mkdirSync(this.directory, { recursive: true });
+      writeAtomically(path.join(this.directory, 'index.json'), JSON.stringify(byGvk));
+      for (const name of fs.readdirSync(this.versionDirectory)) {
+        if (name !== this.key) {
+          fs.rmSync(path.join(this.versionDirectory, name), { recursive: true, force: true });
+        }
+      }
+    } catch {
+      // Not cached: compiled again next time.
+    }
+  }
+
+  writeValidator(definition, code) {
+    try {
+      fs.mkdirSync(this.directory, { recursive: true });
+      writeAtomically(this.validatorFile(definition), code);
+    } catch {
+      // Not cached: compiled again next time.
+    }
+  }
 }
 
 function describe(error) {
@@ -95,21 +197,71 @@ function describe(error) {
  * Validates Kubernetes objects strictly against the schema of one Kubernetes version.
  */
 class StrictSchema {
-  /** @param {string} [version] the Kubernetes version whose schema is used (default 1.27.0) */
-  constructor(version = DEFAULT_VERSION) {
+  /**
+   * @param {string} [version] the Kubernetes version whose schema is used (default 1.27.0)
+   * @param {{ schemaFile?: string, cacheDirectory?: string | false }} [options] the `_definitions.json`
+   *   to use (default: the copy in k8s-schema/ for `version`); where to cache generated validators
+   *   (default: node_modules/.cache/k8s-strict-schema; false: compile in memory every time)
+   */
+  constructor(version = DEFAULT_VERSION, options = {}) {
     this.version = version;
+    this._schemaFile = options.schemaFile ?? path.join(__dirname, 'k8s-schema', `v${version}`, '_definitions.json');
+    this._cacheRoot = options.cacheDirectory === false ? undefined : (options.cacheDirectory ?? defaultCacheDirectory());
+    this._schemaBytes = undefined;
+    this._cache = undefined;
     this._schema = undefined;
     this._validators = new Map();
+  }
+
+  _bytes() {
+    this._schemaBytes ??= fs.readFileSync(this._schemaFile);
+    return this._schemaBytes;
+  }
+
+  _openCache() {
+    if (this._cache === undefined) {
+      try {
+        this._cache = this._cacheRoot ? new ValidatorCache(this._cacheRoot, this.version, this._bytes()) : null;
+      } catch {
+        this._cache = null;
+      }
+    }
+    return this._cache;
   }
 
   _validatorFor(apiVersion, kind) {
     const key = gvkKey(apiVersion, kind);
     let validator = this._validators.get(key);
     if (validator === undefined) {
-      this._schema ??= loadSchema(this.version);
-      const definition = this._schema.byGvk.get(key);
-      validator = definition ? this._schema.ajv.getSchema(`${SCHEMA_ID}#/definitions/${definition}`) : null;
+      validator = this._loadValidator(key);
       this._validators.set(key, validator);
+    }
+    return validator;
+  }
+
+  _loadValidator(key) {
+    const cache = this._openCache();
+    if (cache?.index) {
+      if (!Object.hasOwn(cache.index, key)) {
+        return null;
+      }
+      const cached = loadValidator(cache.validatorFile(cache.index[key]));
+      if (cached) {
+        return cached;
+      }
+    }
+    this._schema ??= loadSchema(this._bytes(), Boolean(cache));
+    const { ajv, byGvk } = this._schema;
+    if (cache && !cache.index) {
+      cache.writeIndex(byGvk);
+    }
+    if (!Object.hasOwn(byGvk, key)) {
+      return null;
+    }
+    const validator = ajv.getSchema(`${SCHEMA_ID}#/definitions/${byGvk[key]}`);
+    if (cache) {
+      const standaloneCode = require('ajv/dist/standalone').default;
+      cache.writeValidator(byGvk[key], standaloneCode(ajv, validator));
     }
     return validator;
   }
