@@ -2,8 +2,8 @@
 // reproduced with the library. `cdk8s synth` writes dist/postgresql.k8s.yaml.
 //
 // No password is written to dist/ unless one is supplied when synthesizing:
-//   SYNTH_POSTGRES_PASSWORD=... npx cdk8s synth    # renders the Secret postgresql-secrets
-//   npx cdk8s synth                                # expects it: kubectl create secret generic postgresql-secrets ...
+//   SYNTH_POSTGRES_PASSWORD=... npm run synth    # renders the Secret postgresql-secrets
+//   npm run synth                                # expects it: kubectl create secret generic postgresql-secrets ...
 import * as path from 'path';
 import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';

@@ -3,7 +3,7 @@
 // Secrets and Services never collide, and a mistake in one entry is reported with that entry's
 // name ([teams/<team>] ...).
 //
-// `npx cdk8s synth` writes it to dist/teams/teams.k8s.yaml (main.ts synthesizes it next to the
+// `npm run synth` writes it to dist/teams/teams.k8s.yaml (main.ts synthesizes it next to the
 // exercise), which `kubectl apply -f dist/` leaves alone; apply it with
 // `kubectl apply -f dist/teams/` after creating each team's Secret:
 //   kubectl create secret generic <team>-postgres --from-literal=POSTGRES_PASSWORD=... [--from-literal=POSTGRES_REPLICATION_PASSWORD=...]

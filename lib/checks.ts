@@ -3,6 +3,8 @@
 // Each check returns undefined when the value is fine, or the reason it is not,
 // phrased so that it reads after the prop name: "replicas <reason>".
 
+import { IConstruct } from 'constructs';
+
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -10,11 +12,18 @@ const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-/** Collects the problems of one construct, so that all of them are reported together. */
+/**
+ * Collects the problems of one construct, so that all of them are reported together
+ * when cdk8s validates the app (before anything is written).
+ *
+ * The validation is registered on the construct with the first problem only: cdk8s validates
+ * the whole app once for every chart it synthesizes, so a validation on every construct of
+ * every chart costs time quadratic in the number of charts, for nothing when all is well.
+ */
 export class Problems {
   private readonly _items: string[] = [];
 
-  constructor(private readonly subject: string) {}
+  constructor(private readonly scope: IConstruct, private readonly subject: string) {}
 
   /**
    * Records a problem with a prop.
@@ -25,6 +34,9 @@ export class Problems {
    * @param fix    what to do about it
    */
   public add(prop: string, value: unknown, reason: string, fix: string): void {
+    if (this._items.length === 0) {
+      this.scope.node.addValidation({ validate: () => [...this._items] });
+    }
     this._items.push(`${this.subject}: ${prop} ${reason}, got ${show(value)}. Fix: ${fix}`);
   }
 
@@ -33,11 +45,6 @@ export class Problems {
     if (reason !== undefined) {
       this.add(prop, value, reason, fix);
     }
-  }
-
-  /** The problems recorded so far. */
-  public get items(): string[] {
-    return [...this._items];
   }
 }
 

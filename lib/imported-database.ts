@@ -21,11 +21,10 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
       throw new Error(`${this.node.path}: PostgresStatefulSet.fromServiceName() needs credentials that reference a Secret `
         + '(PostgresCredentials.fromSecretName() or fromSecret()): this app renders no Secret for a database it does not manage');
     }
-    const problems = new checks.Problems('PostgresStatefulSet.fromServiceName');
+    const problems = new checks.Problems(this, 'PostgresStatefulSet.fromServiceName');
     problems.check('serviceName', serviceName, checks.dns1035Label(serviceName), 'give the name of the database\'s Service');
     this.port = options.port ?? 5432;
     problems.check('port', this.port, checks.tcpPort(this.port), 'use the Service\'s port, usually 5432');
-    this.node.addValidation({ validate: () => problems.items });
 
     const dnsName = (service: string) => options.namespace !== undefined
       ? `${service}.${options.namespace}.svc.${options.clusterDomain ?? 'cluster.local'}`

@@ -555,8 +555,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
 
   constructor(scope: Construct, id: string, props: PostgresStatefulSetProps = {}) {
     super(scope, id);
-    const problems = new checks.Problems('PostgresStatefulSet');
-    this.node.addValidation({ validate: () => problems.items });
+    const problems = new checks.Problems(this, 'PostgresStatefulSet');
 
     const credentials = props.credentials ?? PostgresCredentials.expectSecret();
     this.replicas = props.replicas ?? 1;

@@ -70,8 +70,7 @@ export class PostgresSmokeTest extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgresSmokeTestProps) {
     super(scope, id);
-    const problems = new checks.Problems('PostgresSmokeTest');
-    this.node.addValidation({ validate: () => problems.items });
+    const problems = new checks.Problems(this, 'PostgresSmokeTest');
     const image = props.image ?? (props.database instanceof PostgresStatefulSet ? props.database.image : DEFAULT_IMAGE);
     const parsed = parseImage(image);
     problems.check('image', image, typeof parsed === 'string' ? parsed : undefined, `pin the image, e.g. '${DEFAULT_IMAGE}'`);
