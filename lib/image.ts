@@ -15,6 +15,15 @@ export interface ImageReference {
   readonly majorVersion?: number;
 }
 
+/**
+ * The uid and gid of the `postgres` user in the official image: 999 in the Debian-based
+ * variants, 70 in the Alpine-based ones (tags such as `18.4-alpine3.22`).
+ */
+export function postgresUserId(image: string): number {
+  const parsed = parseImage(image);
+  return typeof parsed !== 'string' && parsed.tag !== undefined && /(^|[.\-_])alpine/.test(parsed.tag) ? 70 : 999;
+}
+
 /** Parses an image reference, or explains why it cannot be used. */
 export function parseImage(image: string): ImageReference | string {
   if (image.trim() !== image || image === '' || /\s/.test(image)) {

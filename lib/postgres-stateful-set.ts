@@ -8,7 +8,7 @@ import { connectWorkload } from './connection';
 import { PostgresCredentials } from './credentials';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { checkLayout, defaultLayout } from './data-layout';
-import { DEFAULT_IMAGE, parseImage } from './image';
+import { DEFAULT_IMAGE, parseImage, postgresUserId } from './image';
 import { ImportedPostgresDatabase } from './imported-database';
 import { checkParameters, parameterArgs } from './parameters';
 import { fastShutdownCommand, isReadyCommand, probes } from './probes';
@@ -20,7 +20,6 @@ const DATA_VOLUME = 'data';
 const SOCKET_DIR = '/var/run/postgresql';
 const INITDB_DIR = '/docker-entrypoint-initdb.d';
 const PASSWORD_DIR = '/run/secrets/postgresql';
-const POSTGRES_UID = 999;
 
 /**
  * Properties of a `PostgresStatefulSet`.
@@ -268,21 +267,21 @@ export interface PostgresStatefulSetProps {
   /**
    * User the container runs as (the image's `postgres` user).
    *
-   * @default 999 (Debian-based images; Alpine-based images use 70)
+   * @default 999, the official Debian-based image's postgres user; 70 when the image tag names Alpine (`18.4-alpine`)
    */
   readonly runAsUser?: number;
 
   /**
    * Group the container runs as.
    *
-   * @default 999
+   * @default the image's postgres group: 999, or 70 when the image tag names Alpine
    */
   readonly runAsGroup?: number;
 
   /**
    * Group that owns the data volume, so that the non-root user can write to it.
    *
-   * @default 999
+   * @default the image's postgres group: 999, or 70 when the image tag names Alpine
    */
   readonly fsGroup?: number;
 
@@ -934,9 +933,9 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
       terminationGracePeriodSeconds: this.terminationGracePeriod.toSeconds({ integral: false }),
       automountServiceAccountToken: props.automountServiceAccountToken ?? false,
       securityContext: restricted ? podSecurityContext({
-        runAsUser: props.runAsUser ?? POSTGRES_UID,
-        runAsGroup: props.runAsGroup ?? POSTGRES_UID,
-        fsGroup: props.fsGroup ?? POSTGRES_UID,
+        runAsUser: props.runAsUser ?? postgresUserId(this.image),
+        runAsGroup: props.runAsGroup ?? postgresUserId(this.image),
+        fsGroup: props.fsGroup ?? postgresUserId(this.image),
         fsGroupChangePolicy: props.fsGroupChangePolicy ?? kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
       }) : undefined,
       affinity: (props.spreadAcrossNodes ?? multiple) ? {

@@ -5,7 +5,7 @@ import * as k8s from '../imports/k8s';
 import * as checks from './checks';
 import { clientEnv, clientSettings } from './connection';
 import { IPostgresDatabase } from './database';
-import { DEFAULT_IMAGE, parseImage } from './image';
+import { DEFAULT_IMAGE, parseImage, postgresUserId } from './image';
 import { PostgresStatefulSet } from './postgres-stateful-set';
 import { containerSecurityContext, podSecurityContext } from './security';
 
@@ -72,6 +72,7 @@ export class PostgresSmokeTest extends Construct {
     super(scope, id);
     const problems = new checks.Problems(this, 'PostgresSmokeTest');
     const image = props.image ?? (props.database instanceof PostgresStatefulSet ? props.database.image : DEFAULT_IMAGE);
+    const uid = postgresUserId(image); // the image's postgres user, as the database's pods run
     const parsed = parseImage(image);
     problems.check('image', image, typeof parsed === 'string' ? parsed : undefined, `pin the image, e.g. '${DEFAULT_IMAGE}'`);
     const timeout = props.timeout ?? Duration.minutes(5);
@@ -102,7 +103,7 @@ export class PostgresSmokeTest extends Construct {
           spec: {
             restartPolicy: 'Never',
             automountServiceAccountToken: false,
-            securityContext: podSecurityContext({ runAsUser: 999, runAsGroup: 999, fsGroup: 999, fsGroupChangePolicy: 'OnRootMismatch' }),
+            securityContext: podSecurityContext({ runAsUser: uid, runAsGroup: uid, fsGroup: uid, fsGroupChangePolicy: 'OnRootMismatch' }),
             containers: [{
               name: 'psql',
               image,

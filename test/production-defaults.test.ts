@@ -61,12 +61,23 @@ describe('security contexts: the Pod Security Standard "restricted" profile', ()
     expect(podSpec(manifest).volumes).toEqual(expect.arrayContaining([{ name: 'run', emptyDir: {} }, { name: 'tmp', emptyDir: {} }]));
   });
 
+  test('an Alpine-based image runs as its postgres user, 70; other variants as 999', () => {
+    // GIVEN official images whose tags name Alpine, and ones that do not
+    for (const image of ['postgres:17.6-alpine', 'postgres:18.4-alpine3.22', 'registry.example.com/postgres:16-alpine']) {
+      // THEN the pod's user, group and fsGroup are 70
+      expect(podSpec(manifestOf({ image }).manifest).securityContext).toMatchObject({ runAsUser: 70, runAsGroup: 70, fsGroup: 70 });
+    }
+    for (const image of ['postgres:17.6-bookworm', 'postgres:18.4-trixie', 'postgres:17.6']) {
+      expect(podSpec(manifestOf({ image }).manifest).securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, fsGroup: 999 });
+    }
+  });
+
   test('user, group, fsGroup, policy, read-only root and token are configurable', () => {
     const spec = podSpec(manifestOf({
-      image: 'postgres:17.6-alpine', runAsUser: 70, runAsGroup: 70, fsGroup: 70,
+      image: 'postgres:17.6-alpine', runAsUser: 1001, runAsGroup: 1002, fsGroup: 1003,
       fsGroupChangePolicy: kplus.FsGroupChangePolicy.ALWAYS, readOnlyRootFilesystem: false, automountServiceAccountToken: true,
     }).manifest);
-    expect(spec.securityContext).toMatchObject({ runAsUser: 70, runAsGroup: 70, fsGroup: 70, fsGroupChangePolicy: 'Always' });
+    expect(spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 1002, fsGroup: 1003, fsGroupChangePolicy: 'Always' });
     expect(spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(false);
     expect(spec.containers[0].volumeMounts.map((m: any) => m.name)).not.toContain('run');
     expect(spec.automountServiceAccountToken).toBe(true);

@@ -27,6 +27,7 @@ test('a Job that connects over the Service DNS name with the instance\'s credent
   expect(envVar(c, 'SMOKE_TEST_QUERY').value).toBe('SELECT current_user, current_database(), version()');
   expect(envVar(c, 'SMOKE_TEST_TIMEOUT_SECONDS').value).toBe('300');
   expect(restrictedViolations(spec)).toEqual([]);
+  expect(spec.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999 });
   const kinds = manifest.map((o) => o.kind);
   expect(kinds.indexOf('Job')).toBeGreaterThan(kinds.indexOf('StatefulSet'));
 });
@@ -44,6 +45,7 @@ test('query, timeout, read-only connection, image and TTL are configurable', () 
   expect(envVar(c, 'SMOKE_TEST_TIMEOUT_SECONDS').value).toBe('60');
   expect(envVar(c, 'PGHOST').value).toBe('pg-ro');
   expect(c.image).toBe('postgres:18.4-alpine');
+  expect(job.spec.template.spec.securityContext).toMatchObject({ runAsUser: 70, runAsGroup: 70 }); // Alpine's postgres user
   expect(job.spec.ttlSecondsAfterFinished).toBe(600);
   expect(job.spec.activeDeadlineSeconds).toBe(120);
 });
