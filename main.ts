@@ -46,15 +46,29 @@ export class PostgresqlExerciseChart extends Chart {
   }
 }
 
+/**
+ * Synthesizes several apps (each writes its own outdir), or none: every construct of every
+ * app is validated first, and all the problems are reported together, so that a mistake in
+ * one app leaves no manifest of another in dist/.
+ */
+export function synthApps(apps: App[]): void {
+  const errors = apps.flatMap((app) => app.node.findAll()
+    .flatMap((c) => c.node.validate().map((error) => `[${c.node.path}] ${error}`)));
+  if (errors.length > 0) {
+    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+  }
+  apps.forEach((app) => app.synth());
+}
+
 if (require.main === module) {
   // No construct-metadata.json in dist/: `kubectl apply -f dist/` would try to apply it.
   const app = new App({ recordConstructMetadata: false });
   new PostgresqlExerciseChart(app, 'postgresql', { password: process.env.SYNTH_POSTGRES_PASSWORD || undefined });
-  app.synth();
 
   // The many-instances example (teams.ts), in dist/teams/: `kubectl apply -f dist/` is not
   // recursive, so it applies the exercise alone.
   const teams = new App({ outdir: path.join(app.outdir, 'teams'), recordConstructMetadata: false });
   new TeamDatabasesChart(teams, 'teams', { teams: TEAMS });
-  teams.synth();
+
+  synthApps([app, teams]);
 }

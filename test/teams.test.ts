@@ -1,5 +1,9 @@
 // The many-instances example (teams.ts): several databases from one typed list, in one chart.
-import { Size, Testing } from 'cdk8s';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Size, Testing } from 'cdk8s';
+import { PostgresqlExerciseChart, synthApps } from '../main';
 import { TEAMS, TeamDatabasesChart } from '../teams';
 import { StrictSchema } from '../validation/strict-schema';
 import { allOfKind, errorOf, synth } from './util';
@@ -69,4 +73,27 @@ test('a mistake in one entry names that entry', () => {
   expect(message).toContain('[teams/search] PostgresStatefulSet: storage must be larger than zero, got 0Gi');
   expect(message).toContain('[teams/search] PostgresStatefulSet: storageClassName must be a DNS-1123 subdomain');
   expect(message).not.toMatch(/\[teams\/(payments|analytics)\]/);
+});
+
+test('a mistake in a team leaves no manifest of the exercise either (main.ts writes both apps or neither)', () => {
+  // GIVEN the example's two apps, in a temporary dist/, with a mistake in one team
+  const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+  try {
+    const exercise = new App({ outdir: dist, recordConstructMetadata: false });
+    new PostgresqlExerciseChart(exercise, 'postgresql');
+    const teams = new App({ outdir: path.join(dist, 'teams'), recordConstructMetadata: false });
+    new TeamDatabasesChart(teams, 'teams', { teams: TEAMS.map((t) => t.team === 'search' ? { ...t, replicas: 0 } : t) });
+    // WHEN both are synthesized
+    const message = errorOf(() => synthApps([exercise, teams]));
+    // THEN the mistake is reported and nothing is written
+    expect(message).toContain('[teams/search] PostgresStatefulSet: replicas must be a positive integer, got 0');
+    expect(fs.readdirSync(dist, { recursive: true })).toEqual([]);
+    // AND without the mistake, both are written
+    const ok = new App({ outdir: path.join(dist, 'teams'), recordConstructMetadata: false });
+    new TeamDatabasesChart(ok, 'teams', { teams: TEAMS });
+    synthApps([exercise, ok]);
+    expect(fs.readdirSync(dist, { recursive: true }).map(String).sort()).toEqual(['postgresql.k8s.yaml', 'teams', path.join('teams', 'teams.k8s.yaml')]);
+  } finally {
+    fs.rmSync(dist, { recursive: true, force: true });
+  }
 });
