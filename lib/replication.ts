@@ -51,7 +51,11 @@ echo "postgres-statefulset: created replication role $POSTGRES_REPLICATION_USER"
  * Other pods (standbys): with a standby's data directory, nothing to do (PostgreSQL resumes
  * streaming). With an empty one, it waits until the primary accepts connections, clones it with
  * `pg_basebackup -R` into a sibling directory and moves that into place, so that an interrupted
- * clone never looks like a database. It refuses a data directory that holds a database which is
+ * clone never looks like a database. A failed clone is retried every 2 s, saying why it may fail:
+ * when `replicas` is raised on a running instance, the StatefulSet controller creates the new
+ * pods before it replaces pod 0, whose old template has no replication role, until pod 0 is
+ * restarted; retrying (rather than failing into CrashLoopBackOff) lets the clone start as soon as
+ * it is. It refuses a data directory that holds a database which is
  * not a standby (a promoted pod would otherwise serve diverging data) or files but no database.
  */
 export function initContainerScript(authMethod: string): string {
@@ -100,12 +104,17 @@ until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICAT
   sleep 2
 done
 clone="\${PGDATA%/}.clone"
-rm -rf "$clone"
 mkdir -p "$(dirname "$clone")"
 say "cloning $PRIMARY_HOST:$PRIMARY_PORT into $PGDATA"
-PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD" pg_basebackup --no-password \\
+until rm -rf "$clone" && PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD" pg_basebackup --no-password \\
   -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d "application_name=$HOSTNAME" \\
-  -D "$clone" -R -X stream -c fast
+  -D "$clone" -R -X stream -c fast; do
+  say "pg_basebackup failed (above); retrying in 2 s. If the primary refused $POSTGRES_REPLICATION_USER"\\
+" ('no pg_hba.conf entry for replication connection', 'password authentication failed'), pod 0 runs without"\\
+" replication or with another password: after raising replicas on a running instance, restart pod 0 on the"\\
+" new template (kubectl delete pod \${HOSTNAME%-*}-0); otherwise check the replication password in the Secret"
+  sleep 2
+done
 chmod 700 "$clone"
 if [ -d "$PGDATA" ]; then rmdir "$PGDATA"; fi
 mv "$clone" "$PGDATA"

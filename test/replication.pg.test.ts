@@ -12,7 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, Env, freePorts, initdb, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
+import { ChildProcess } from 'child_process';
+import { containerEnv, Env, freePorts, initdb, killGroup, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
 let PRIMARY_PORT: number;
@@ -25,11 +26,16 @@ const REPLICATION_PASSWORD = "r3pl'ic\"ate $now";
 
 let sandbox: Sandbox;
 let servers: Server[];
+let initContainers: ChildProcess[];
 beforeEach(() => {
   sandbox = new Sandbox('repl-');
   servers = [];
+  initContainers = [];
 });
 afterEach(async () => {
+  for (const child of initContainers) {
+    await killGroup(child); // one that still waits or retries when a test fails
+  }
   for (const server of servers) {
     await server.kill();
   }
@@ -61,11 +67,11 @@ function replicated(props: PostgresStatefulSetProps = {}) {
 type Spec = ReturnType<typeof replicated>;
 
 /** What pod `ordinal` sees: its env (with the stand-ins above) and a way to run a mounted script. */
-function pod(spec: Spec, ordinal: number) {
+function pod(spec: Spec, ordinal: number, initOverrides: Env = {}) {
   const pgData = ordinal === 0 ? containerEnv(spec.main, spec.secrets).PGDATA : path.join(sandbox.mkdir(`pod-${ordinal}`), 'pgdata');
   const overrides: Env = { HOSTNAME: `pg-${ordinal}`, PGDATA: pgData, ...(ordinal === 0 ? {} : { PGPORT: String(STANDBY_PORTS[ordinal - 1]) }) };
   const mainEnv = { ...containerEnv(spec.main, spec.secrets), ...overrides };
-  const initEnv = { ...containerEnv(spec.init, spec.secrets), ...overrides, PRIMARY_HOST: '127.0.0.1' };
+  const initEnv = { ...containerEnv(spec.init, spec.secrets), ...overrides, PRIMARY_HOST: '127.0.0.1', ...initOverrides };
   const scriptsDir = sandbox.mkdir('scripts');
   for (const [name, content] of Object.entries(spec.scripts)) {
     fs.writeFileSync(path.join(scriptsDir, name), content as string);
@@ -78,8 +84,16 @@ function pod(spec: Spec, ordinal: number) {
     socketDir: sandbox.mkdir(`run-${ordinal}`),
     /** Runs the init container to completion. */
     runInitContainer: () => run(command(spec.init.command), initEnv, { timeoutMs: 60_000 }),
-    /** Starts the init container, which may wait for the primary. */
-    startInitContainer: () => start(command(spec.init.command), initEnv),
+    /** Starts the init container, which may wait for the primary; `output()` is what it printed so far. */
+    startInitContainer: () => {
+      const child = start(command(spec.init.command), initEnv);
+      initContainers.push(child);
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      return { child, exit, output: () => output };
+    },
     readiness: () => run(command(spec.main.readinessProbe.exec.command), mainEnv),
   };
 }
@@ -113,21 +127,19 @@ test('pod 0 initialises as the primary, a standby clones it, streams, rejects wr
   // GIVEN the standby's init container, started before the primary exists: it waits
   const p1 = pod(spec, 1);
   const cloning = p1.startInitContainer();
-  let cloneLog = '';
-  cloning.stdout?.on('data', (chunk: Buffer) => { cloneLog += chunk.toString(); });
-  cloning.stderr?.on('data', (chunk: Buffer) => { cloneLog += chunk.toString(); });
-  const cloned = new Promise<number | null>((resolve) => cloning.on('exit', (code) => resolve(code)));
-  await waitFor('the standby to wait for the primary', () => cloneLog.includes(`waiting for the primary 127.0.0.1:${PRIMARY_PORT}`));
+  await waitFor('the standby to wait for the primary', () => cloning.output().includes(`waiting for the primary 127.0.0.1:${PRIMARY_PORT}`));
 
   // WHEN the primary comes up: initdb runs the replication role script
   const primary = await startPrimary(spec);
   expect(sql(primary.server, 'SELECT rolreplication FROM pg_roles WHERE rolname = \'replicator\'')).toBe('t');
   expect(fs.readFileSync(path.join(primary.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256$/m);
+  expect(primary.server.login('replicator', REPLICATION_PASSWORD).ok).toBe(true); // the Secret's password, checked
   expect(primary.readiness().status).toBe(0);
 
   // THEN the standby clones it into its empty volume, as a standby
-  expect(await cloned).toBe(0);
-  expect(cloneLog).toContain('cloned: starting as a hot standby');
+  expect(await cloning.exit).toBe(0);
+  expect(cloning.output()).toContain('cloned: starting as a hot standby');
+  expect(cloning.output()).not.toContain('pg_basebackup failed');
   expect(fs.existsSync(path.join(p1.mainEnv.PGDATA, 'standby.signal'))).toBe(true);
   expect(fs.existsSync(`${p1.mainEnv.PGDATA}.clone`)).toBe(false);
   expect(fs.statSync(p1.mainEnv.PGDATA).mode & 0o777).toBe(0o700);
@@ -144,7 +156,7 @@ test('pod 0 initialises as the primary, a standby clones it, streams, rejects wr
   expect(sql(standby.server, 'SELECT name FROM company')).toBe('anynines GmbH');
 
   // the standby rejects writes
-  const write = run(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', 'INSERT INTO company VALUES (2, \'x\')'], standby.mainEnv);
+  const write = run(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', 'INSERT INTO company VALUES (2, \'x\')'], { ...standby.mainEnv, PGPASSWORD: SUPERUSER_PASSWORD });
   expect(write.status).not.toBe(0);
   expect(write.stderr).toContain('cannot execute INSERT in a read-only transaction');
 
@@ -189,8 +201,8 @@ test('a standby is not ready before it has streamed, and readiness does not flap
   expect(primary.readiness().status).toBe(0);
 }, 120_000);
 
-test('a database initialised with one replica gets the replication role when replicas is raised', async () => {
-  // GIVEN pod 0 initialised by the one-replica manifest: no replication role, no pg_hba.conf line
+test('raising replicas on a running instance: the standby retries its clone until pod 0 restarts on the new template', async () => {
+  // GIVEN pod 0 initialised and running from the one-replica manifest: no replication role, no pg_hba.conf line
   const single = (() => {
     const chart = Testing.chart();
     new PostgresStatefulSet(chart, 'Db', {
@@ -199,27 +211,50 @@ test('a database initialised with one replica gets the replication role when rep
     });
     const manifest = synth(chart);
     const secret = oneOfKind(manifest, 'Secret');
-    return containerEnv(container(manifest), { [secret.metadata.name]: secret.stringData });
+    return { env: containerEnv(container(manifest), { [secret.metadata.name]: secret.stringData }), args: container(manifest).args };
   })();
-  initdb(single);
-
-  // WHEN the three-replica manifest's init container runs on pod 0
+  initdb(single.env);
   const spec = replicated();
   const p0 = pod(spec, 0);
+  const old = await Server.start(single.env, p0.socketDir, single.args);
+  servers.push(old);
+
+  // WHEN replicas is raised: the StatefulSet controller creates pod 1 (new template) before it replaces pod 0
+  const p1 = pod(spec, 1);
+  const cloning = p1.startInitContainer();
+  // THEN pod 1's clone is refused, and it retries, saying what to do
+  await waitFor('the clone to be refused', () => /pg_basebackup failed[\s\S]*pg_basebackup failed/.test(cloning.output()), 30_000);
+  expect(cloning.output()).toContain('no pg_hba.conf entry for replication connection');
+  expect(cloning.output()).toContain('kubectl delete pod pg-0');
+  expect(fs.existsSync(p1.mainEnv.PGDATA) && fs.readdirSync(p1.mainEnv.PGDATA).length > 0).toBe(false);
+
+  // WHEN pod 0 restarts on the new template (kubectl delete pod pg-0): its init container creates the role
+  runOk(['pg_ctl', 'stop', '-D', p0.mainEnv.PGDATA, '-m', 'fast', '-w'], p0.mainEnv);
+  await old.waitForExit();
   const init = p0.runInitContainer();
   expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
   expect(init.status).toBe(0);
   expect(p0.runInitContainer().stdout).toContain('replication role and pg_hba.conf line present');
-
-  // THEN a standby can clone it
   const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
   servers.push(primary);
-  const p1 = pod(spec, 1);
-  const clone = p1.runInitContainer();
-  expect(`${clone.status} ${clone.stdout}${clone.stderr}`).toMatch(/^0 [\s\S]*cloned: starting as a hot standby/);
+  expect(primary.login('replicator', REPLICATION_PASSWORD).ok).toBe(true);
+
+  // THEN pod 1's next attempt clones it, and it streams
+  expect(await cloning.exit).toBe(0);
+  expect(cloning.output()).toContain('cloned: starting as a hot standby');
   const standby = await startStandby(spec, 1, p1);
   await waitFor('the standby to be ready', () => standby.readiness().status === 0);
 }, 120_000);
+
+test('a standby with the wrong replication password is refused, and says so while it retries', async () => {
+  const spec = replicated();
+  await startPrimary(spec);
+  const p1 = pod(spec, 1, { POSTGRES_REPLICATION_PASSWORD: 'not-the-secret' });
+  const cloning = p1.startInitContainer();
+  await waitFor('the clone to be refused', () => cloning.output().includes('retrying in 2 s'), 30_000);
+  expect(cloning.output()).toContain('password authentication failed for user "replicator"');
+  expect(fs.existsSync(p1.mainEnv.PGDATA) && fs.readdirSync(p1.mainEnv.PGDATA).length > 0).toBe(false);
+}, 60_000);
 
 describe('the init container refuses data directories that would diverge', () => {
   test('pod 0 holding a standby, a standby holding a promoted database, or a volume of stray files', async () => {

@@ -52,6 +52,14 @@ test('connects, runs the query and exits 0 against a running database', async ()
   expect(result.stdout).toContain(`smoke test: connected to 127.0.0.1:${PORT} as postgres and ran the query`);
 }, 60_000);
 
+test('fails when the password in the Secret is not the database\'s', async () => {
+  const { dbEnv, job, jobEnv } = synthesize();
+  await startDatabase(dbEnv);
+  const result = run(job.command, { ...jobEnv, PGPASSWORD: 'not-the-password' });
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toContain('password authentication failed for user "postgres"');
+}, 60_000);
+
 test('fails when the query fails', async () => {
   const { dbEnv, job, jobEnv } = synthesize({ query: 'SELECT * FROM company' });
   await startDatabase(dbEnv);

@@ -11,7 +11,11 @@
 //   at /var/run/postgresql;
 // - initialisation does what the image's entrypoint does for an empty PGDATA: create the
 //   directory (mode 700), run initdb with POSTGRES_USER, the password and POSTGRES_INITDB_ARGS,
-//   and allow password logins over TCP in pg_hba.conf.
+//   and allow password logins over TCP in pg_hba.conf;
+// - one difference: initdb's pg_hba.conf trusts TCP connections from 127.0.0.1, which in a pod
+//   come from the pod itself, but here stand for every other pod too (standbys, clients, the
+//   smoke test). Those lines are removed, so that every TCP login checks its password; only the
+//   socket stays trusted, as in the image.
 import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -85,10 +89,24 @@ export function runOk(argv: string[], env: Env = {}, options: { input?: string; 
   return result.stdout;
 }
 
-/** Starts a long-running command as the postgres user. */
+/** Starts a long-running command as the postgres user, in a process group of its own (see `killGroup`). */
 export function start(argv: string[], env: Env = {}): ChildProcess {
   const [cmd, ...args] = asPostgres(argv);
-  return spawn(cmd, args, { env: processEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  return spawn(cmd, args, { env: processEnv(env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+}
+
+/** Kills a command from `start` with everything it started (runuser, a script, its children). */
+export async function killGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+    return;
+  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  await exited;
 }
 
 /** A temporary directory the postgres user may write to; removed by `cleanup()`. */
@@ -204,6 +222,9 @@ function runEntrypointInit(env: Env): void {
   runOk(['chmod', '00700', env.PGDATA]);
   // the entrypoint's own line: POSTGRES_INITDB_ARGS is evaluated by bash
   runOk(['bash', '-c', 'eval \'initdb --username="$POSTGRES_USER" --pwfile=<(printf "%s\\n" "$POSTGRES_PASSWORD") \'"$POSTGRES_INITDB_ARGS"'], env);
+  const hba = path.join(env.PGDATA, 'pg_hba.conf');
+  const trustedTcp = /^host\S*\s.*\strust\s*$/;
+  fs.writeFileSync(hba, fs.readFileSync(hba, 'utf-8').split('\n').filter((line) => !trustedTcp.test(line)).join('\n'));
   const method = PG_MAJOR >= 14 ? 'scram-sha-256' : 'md5';
   runOk(['sh', '-c', `printf '\\nhost all all all ${method}\\n' >> "$PGDATA/pg_hba.conf"`], env);
   const database = env.POSTGRES_DB ?? env.POSTGRES_USER ?? 'postgres';
@@ -265,7 +286,7 @@ export class Server {
       throw new Error(`expected the container to run postgres, got ${args.join(' ')}`);
     }
     const child = start([...args, '-c', `unix_socket_directories=${socketDir}`, '-c', 'listen_addresses=127.0.0.1'], env);
-    const server = new Server(child, env);
+    const server = new Server(child, env, socketDir);
     await server.waitForLog(/database system is ready to accept (read-only )?connections/);
     return server;
   }
@@ -273,7 +294,7 @@ export class Server {
   private _log = '';
   private _exited = false;
 
-  private constructor(public readonly process: ChildProcess, public readonly env: Env) {
+  private constructor(public readonly process: ChildProcess, public readonly env: Env, public readonly socketDir: string) {
     const append = (chunk: Buffer) => { this._log += chunk.toString(); };
     process.stdout?.on('data', append);
     process.stderr?.on('data', append);
@@ -300,28 +321,17 @@ export class Server {
     await waitFor('the server to exit', () => this._exited, timeoutMs, 50);
   }
 
-  /**
-   * Runs SQL over TCP on loopback as a user. As in the image, initdb's pg_hba.conf trusts
-   * 127.0.0.1, so the password is sent but not checked; see `passwordMatches`.
-   */
+  /** Runs SQL over TCP on loopback as a user, who must give the right password. */
   public sql(query: string, user: string, password: string, database = user): string {
     return runOk(['psql', '-h', '127.0.0.1', '-U', user, '-d', database, '-v', 'ON_ERROR_STOP=1', '-tAc', query],
       { ...this.env, PGPASSWORD: password }).trim();
   }
 
-  /**
-   * Whether a role's stored SCRAM-SHA-256 verifier was made from `password` (RFC 5802:
-   * StoredKey = H(HMAC(PBKDF2(password, salt, iterations), "Client Key"))).
-   */
-  public passwordMatches(role: string, password: string, superuser: string): boolean {
-    const verifier = this.sql(`SELECT rolpassword FROM pg_authid WHERE rolname = '${role}'`, superuser, '', 'postgres');
-    const match = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):/.exec(verifier);
-    if (!match) {
-      throw new Error(`role ${role} has no SCRAM-SHA-256 password: ${verifier}`);
-    }
-    const salted = crypto.pbkdf2Sync(password, Buffer.from(match[2], 'base64'), Number(match[1]), 32, 'sha256');
-    const clientKey = crypto.createHmac('sha256', salted).update('Client Key').digest();
-    return crypto.createHash('sha256').update(clientKey).digest('base64') === match[3];
+  /** Whether `user` can log in over TCP with `password` (the error when not). */
+  public login(user: string, password: string, database = 'postgres'): { ok: boolean; error: string } {
+    const result = run(['psql', '-h', '127.0.0.1', '-U', user, '-d', database, '--no-password', '-tAc', 'SELECT 1'],
+      { ...this.env, PGPASSWORD: password });
+    return { ok: result.status === 0, error: result.stderr.trim() };
   }
 
   /** Stops the server if it still runs (immediate mode: test cleanup only). */
