@@ -259,6 +259,11 @@ export interface PostgresStatefulSetProps {
    * Security contexts that meet the Pod Security Standard "restricted" profile: non-root user,
    * no privilege escalation, no capabilities, RuntimeDefault seccomp profile.
    *
+   * `false` is for platforms that set these themselves (OpenShift's security context
+   * constraints): only `runAsUser`, `runAsGroup` and `fsGroup` given explicitly, and
+   * `readOnlyRootFilesystem`, are rendered. Without `runAsUser` the image may run as root and
+   * drop to its postgres user itself; the `preStop` hook then does the same (gosu, su-exec).
+   *
    * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
    * @default true
    */
@@ -905,7 +910,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
       readinessProbe: withProbes ? probe.readiness : undefined,
       livenessProbe: withProbes ? probe.liveness : undefined,
       lifecycle: (props.fastShutdown ?? true)
-        ? { preStop: { exec: { command: fastShutdownCommand(this.pgData, this.terminationGracePeriod) } } }
+        ? { preStop: { exec: { command: fastShutdownCommand(this.pgData, this.terminationGracePeriod, !restricted && props.runAsUser === undefined) } } }
         : undefined,
       securityContext: containerSecurity,
       volumeMounts: mounts,
@@ -937,7 +942,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
         runAsGroup: props.runAsGroup ?? postgresUserId(this.image),
         fsGroup: props.fsGroup ?? postgresUserId(this.image),
         fsGroupChangePolicy: props.fsGroupChangePolicy ?? kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
-      }) : undefined,
+      }) : explicitIds(props),
       affinity: (props.spreadAcrossNodes ?? multiple) ? {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [{
@@ -1088,4 +1093,18 @@ function wholeSeconds(duration: Duration, min: number): string | undefined {
 function roleName(value: string): string | undefined {
   return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value) ? undefined
     : 'must be a PostgreSQL name of letters, digits and \'_\' (at most 63), not starting with a digit';
+}
+
+/**
+ * Without the restricted profile, the ids the caller gives explicitly (nothing else: a platform
+ * such as OpenShift assigns them, or the image runs as root and drops to postgres itself).
+ */
+function explicitIds(props: PostgresStatefulSetProps): k8s.PodSecurityContext | undefined {
+  const ids = {
+    runAsUser: props.runAsUser,
+    runAsGroup: props.runAsGroup,
+    fsGroup: props.fsGroup,
+    fsGroupChangePolicy: props.fsGroup !== undefined ? props.fsGroupChangePolicy ?? kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH : undefined,
+  };
+  return Object.values(ids).some((v) => v !== undefined) ? ids : undefined;
 }

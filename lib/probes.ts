@@ -31,6 +31,15 @@ export function probes(command: string[], readinessCommand: string[], startupTim
  * `STOPSIGNAL SIGINT`). Fast shutdown disconnects clients, writes a checkpoint and exits cleanly,
  * so the next start needs no crash recovery. It waits at most the grace period.
  */
-export function fastShutdownCommand(pgData: string, gracePeriod: Duration): string[] {
-  return ['pg_ctl', 'stop', '-D', pgData, '-m', 'fast', '-w', '-t', String(gracePeriod.toSeconds({ integral: false }))];
+export function fastShutdownCommand(pgData: string, gracePeriod: Duration, mayRunAsRoot = false): string[] {
+  const stop = ['pg_ctl', 'stop', '-D', pgData, '-m', 'fast', '-w', '-t', String(gracePeriod.toSeconds({ integral: false }))];
+  return mayRunAsRoot ? ['sh', '-c', `${AS_POSTGRES} as_postgres "$@"`, 'pre-stop', ...stop] : stop;
 }
+
+/**
+ * A shell function that runs a command as the image's postgres user: as it is when the
+ * container runs as non-root, through the image's own `gosu` (Debian-based) or `su-exec`
+ * (Alpine-based) when it runs as root (pg_ctl and postgres refuse to run as root).
+ */
+export const AS_POSTGRES = 'as_postgres() { if [ "$(id -u)" != 0 ]; then "$@"; elif command -v gosu >/dev/null 2>&1; then gosu postgres "$@"; '
+  + 'else su-exec postgres "$@"; fi; };';

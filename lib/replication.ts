@@ -10,6 +10,8 @@
 //   POSTGRES_REPLICATION_PASSWORD   its password, from a Secret
 //   POSTGRES_USER, POSTGRES_PASSWORD[_FILE]  the superuser (readiness check)
 
+import { AS_POSTGRES } from './probes';
+
 /** Script keys in the ConfigMap, and where the pods find them. */
 export const SCRIPTS_DIR = '/etc/postgres-statefulset';
 export const INIT_SCRIPT = 'replication-init.sh';
@@ -65,6 +67,7 @@ set -eu
 ordinal="\${HOSTNAME##*-}"
 say() { echo "replication-init [$HOSTNAME]: $*"; }
 fail() { say "$*" >&2; exit 1; }
+${AS_POSTGRES}
 
 if [ "$ordinal" = 0 ]; then
   if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -79,7 +82,7 @@ if [ "$ordinal" = 0 ]; then
   fi
   say "primary initialised before replication was enabled: creating the replication role"
   password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed "s/'/''/g")
-  output=$(postgres --single -D "$PGDATA" -c password_encryption=${authMethod} postgres 2>&1 <<SQL
+  output=$(as_postgres postgres --single -D "$PGDATA" -c password_encryption=${authMethod} postgres 2>&1 <<SQL
 DO \\$\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '$POSTGRES_REPLICATION_USER') THEN CREATE ROLE "$POSTGRES_REPLICATION_USER"; END IF; END \\$\\$;
 ALTER ROLE "$POSTGRES_REPLICATION_USER" WITH REPLICATION LOGIN PASSWORD '$password';
 SQL

@@ -1,11 +1,11 @@
 // The production defaults, proven against a real PostgreSQL: every command and value below is
 // read from the synthesized StatefulSet, not copied from the library.
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, freePorts, initdb, PG_BIN, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
+import { containerEnv, freePorts, initdb, IS_ROOT, PG_BIN, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
 const PASSWORD = 'tes6Aev8';
@@ -131,6 +131,32 @@ describe('fast shutdown', () => {
     } finally {
       client.kill();
     }
+  }, 60_000);
+
+  test('without the restricted profile the container may run as root: the hook stops the server as postgres through gosu', async () => {
+    // GIVEN a pod without the restricted profile and no runAsUser: the image's user decides (root)
+    const { container: c, env, server } = await startFromManifest({ restrictedSecurityContext: false });
+    const preStop: string[] = c.lifecycle.preStop.exec.command;
+    expect(preStop.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(preStop.slice(4)).toEqual(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w', '-t', '60']);
+
+    // WHEN the kubelet runs it: as root (when the tests run as root), with a gosu standing in for
+    // the image's (/usr/local/bin/gosu), or else as the postgres user
+    let result;
+    if (IS_ROOT) {
+      const bin = sandbox.mkdir('bin');
+      fs.writeFileSync(path.join(bin, 'gosu'), '#!/bin/sh\nuser="$1"; shift\nexec runuser -u "$user" -- "$@"\n', { mode: 0o755 });
+      result = spawnSync(preStop[0], preStop.slice(1), {
+        encoding: 'utf-8', timeout: 30_000, env: { ...env, PATH: `${bin}:${PG_BIN}:/usr/bin:/bin:/usr/sbin:/sbin` },
+      });
+    } else {
+      result = run(preStop, env, { timeoutMs: 30_000 });
+    }
+
+    // THEN the server stops with a fast shutdown
+    expect(`${result.status} ${result.stderr}`).toBe('0 ');
+    await server.waitForExit(5_000);
+    expect(server.log).toContain('received fast shutdown request');
   }, 60_000);
 
   test('the hook waits at most the grace period', () => {

@@ -89,6 +89,17 @@ describe('security contexts: the Pod Security Standard "restricted" profile', ()
     expect(spec.containers[0].securityContext).toBeUndefined();
   });
 
+  test('restrictedSecurityContext: false still renders the ids given explicitly (OpenShift assigns them otherwise)', () => {
+    const spec = podSpec(manifestOf({ restrictedSecurityContext: false, runAsUser: 1000680000, fsGroup: 1000680000 }).manifest);
+    expect(spec.securityContext).toEqual({ runAsUser: 1000680000, fsGroup: 1000680000, fsGroupChangePolicy: 'OnRootMismatch' });
+    // the user is known, so the preStop hook is plain pg_ctl
+    expect(spec.containers[0].lifecycle.preStop.exec.command[0]).toBe('pg_ctl');
+    // without ids, the hook must cope with root (see production-defaults.pg.test.ts)
+    const unknownUser = podSpec(manifestOf({ restrictedSecurityContext: false }).manifest);
+    expect(unknownUser.securityContext).toBeUndefined();
+    expect(unknownUser.containers[0].lifecycle.preStop.exec.command.slice(0, 2)).toEqual(['sh', '-c']);
+  });
+
   test.each([0, -1, 1.5])('a root or invalid runAsUser %p is an error', (runAsUser) => {
     expect(failure({ runAsUser })).toContain(`PostgresStatefulSet: runAsUser must be a non-root numeric id (1 or more), got ${runAsUser}`);
   });

@@ -38,7 +38,8 @@ export const PG_BIN = (() => {
 /** Major version of the installed server. */
 export const PG_MAJOR = Number(path.basename(path.dirname(PG_BIN)));
 
-const IS_ROOT = process.getuid?.() === 0;
+/** Whether the tests run as root (then servers run as postgres through runuser). */
+export const IS_ROOT = process.getuid?.() === 0;
 
 /**
  * Where the servers' files go: memory (/dev/shm) when it has room, so that initdb, checkpoints
