@@ -12,6 +12,10 @@ export function isReadyCommand(port: number, username: string): string[] {
  * runs the readiness probe as soon as startup succeeds) about a second after PostgreSQL accepts
  * connections; its budget (`startupTimeout`) covers initdb and crash recovery, during which
  * `pg_isready` answers "rejecting connections" and a liveness probe would kill the server in a loop.
+ * For the same reason the liveness probe passes on "rejecting connections" (exit 1) as well as
+ * "accepting" (exit 0): the postmaster answers, and may be in crash recovery after a backend
+ * crashed (an out-of-memory kill, say), which can take longer than the probe's minute. It fails
+ * on "no response" (2) and "no attempt" (3), when nothing listens.
  */
 export function probes(command: string[], readinessCommand: string[], startupTimeout: Duration) {
   const exec = (cmd: string[]) => ({ exec: { command: cmd }, timeoutSeconds: 5 });
@@ -21,7 +25,7 @@ export function probes(command: string[], readinessCommand: string[], startupTim
     failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds({ integral: false }))),
   };
   const readiness: k8s.Probe = { ...exec(readinessCommand), periodSeconds: 5, failureThreshold: 3 };
-  const liveness: k8s.Probe = { ...exec(command), periodSeconds: 10, failureThreshold: 6 };
+  const liveness: k8s.Probe = { ...exec(['sh', '-c', `${command.join(' ')}; [ $? -le 1 ]`]), periodSeconds: 10, failureThreshold: 6 };
   return { startup, readiness, liveness };
 }
 

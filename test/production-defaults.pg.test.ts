@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, freePorts, initdb, IS_ROOT, PG_BIN, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
+import { containerEnv, freePorts, initdb, IS_ROOT, killGroup, PG_BIN, run, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
 const PASSWORD = 'tes6Aev8';
@@ -57,9 +57,10 @@ async function startFromManifest(props: PostgresStatefulSetProps = {}) {
 describe('probes', () => {
   test('the startup, readiness and liveness commands exit 0 against a running server and non-zero against a stopped one', async () => {
     const { container: c, env, server } = await startFromManifest();
-    const commands = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((probe) => probe.exec.command);
-    expect(commands.every((command) => command[0] === 'pg_isready')).toBe(true);
-    expect(commands[0]).toEqual(['pg_isready', '-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin']);
+    const commands: string[][] = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((probe) => probe.exec.command);
+    const isReady = ['pg_isready', '-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin'];
+    expect(commands.slice(0, 2)).toEqual([isReady, isReady]);
+    expect(commands[2]).toEqual(['sh', '-c', `${isReady.join(' ')}; [ $? -le 1 ]`]);
 
     for (const command of commands) {
       const result = run(command, env);
@@ -70,7 +71,28 @@ describe('probes', () => {
     await server.waitForExit();
     for (const command of commands) {
       const result = run(command, env);
-      expect(`${command.join(' ')} -> ${result.status}: ${result.stdout}`).toBe(`${command.join(' ')} -> 2: 127.0.0.1:${PORT} - no response\n`);
+      expect(`${command.join(' ')} -> ${result.status === 0 ? 'passes' : 'fails'}: ${result.stdout}`)
+        .toBe(`${command.join(' ')} -> fails: 127.0.0.1:${PORT} - no response\n`);
+    }
+  }, 60_000);
+
+  test('a server that answers but rejects connections (as in crash recovery) is not live-killed, nor ready', async () => {
+    // GIVEN a server that answers "rejecting connections": in recovery without hot standby, as
+    // during crash recovery after a backend crash
+    const { container: c, env, server } = await startFromManifest();
+    runOk(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w'], env);
+    await server.waitForExit();
+    fs.writeFileSync(path.join(env.PGDATA, 'standby.signal'), '');
+    const recovering = start([...(c.args ?? ['postgres']), '-c', 'hot_standby=off', '-c', `unix_socket_directories=${sandbox.mkdir('run-r')}`,
+      '-c', 'listen_addresses=127.0.0.1'], env);
+    try {
+      await waitFor('the server to reject connections', () => run(c.startupProbe.exec.command, env).status === 1);
+      // THEN liveness passes, readiness (and startup) fail
+      expect(run(c.livenessProbe.exec.command, env).status).toBe(0);
+      expect(run(c.readinessProbe.exec.command, env).stdout).toContain('rejecting connections');
+      expect(run(c.readinessProbe.exec.command, env).status).not.toBe(0);
+    } finally {
+      await killGroup(recovering);
     }
   }, 60_000);
 
