@@ -18,13 +18,29 @@ export interface TeamDatabase {
   readonly team: string;
   /** Storage per pod. */
   readonly storage: Size;
-  /** Storage class, or the cluster default. */
+  /**
+   * Storage class.
+   *
+   * @default - the cluster's default class
+   */
   readonly storageClassName?: string;
-  /** Pods: more than one means a primary with hot standbys. */
+  /**
+   * Pods: more than one means a primary with hot standbys.
+   *
+   * @default 1
+   */
   readonly replicas?: number;
-  /** Memory request and limit. */
+  /**
+   * Memory request and limit.
+   *
+   * @default 1Gi
+   */
   readonly memory?: Size;
-  /** Container images of the team's services that connect to the database. */
+  /**
+   * Container images of the team's services that connect to the database.
+   *
+   * @default - none
+   */
   readonly clients?: string[];
 }
 
