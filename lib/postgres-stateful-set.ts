@@ -821,6 +821,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
 
   private renderPodSpec(props: PostgresStatefulSetProps, resources: kplus.ContainerResources, sharedMemory: Size, multiple: boolean): k8s.PodSpec {
     const restricted = props.restrictedSecurityContext ?? true;
+    const imageUid = postgresUserId(this.image);
     const readOnlyRoot = props.readOnlyRootFilesystem ?? true;
     const passwordAsFile = props.passwordAsFile ?? false;
     const volumes: k8s.Volume[] = [];
@@ -938,9 +939,9 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
       terminationGracePeriodSeconds: this.terminationGracePeriod.toSeconds({ integral: false }),
       automountServiceAccountToken: props.automountServiceAccountToken ?? false,
       securityContext: restricted ? podSecurityContext({
-        runAsUser: props.runAsUser ?? postgresUserId(this.image),
-        runAsGroup: props.runAsGroup ?? postgresUserId(this.image),
-        fsGroup: props.fsGroup ?? postgresUserId(this.image),
+        runAsUser: props.runAsUser ?? imageUid,
+        runAsGroup: props.runAsGroup ?? imageUid,
+        fsGroup: props.fsGroup ?? imageUid,
         fsGroupChangePolicy: props.fsGroupChangePolicy ?? kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
       }) : explicitIds(props),
       affinity: (props.spreadAcrossNodes ?? multiple) ? {

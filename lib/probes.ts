@@ -1,6 +1,7 @@
 // Health checks and shutdown of the PostgreSQL container (internal).
 import { Duration } from 'cdk8s';
 import * as k8s from '../imports/k8s';
+import { AS_POSTGRES } from './security';
 
 /** `pg_isready` over TCP on loopback: exits 0 when the server accepts connections. */
 export function isReadyCommand(port: number, username: string): string[] {
@@ -39,11 +40,3 @@ export function fastShutdownCommand(pgData: string, gracePeriod: Duration, mayRu
   const stop = ['pg_ctl', 'stop', '-D', pgData, '-m', 'fast', '-w', '-t', String(gracePeriod.toSeconds({ integral: false }))];
   return mayRunAsRoot ? ['sh', '-c', `${AS_POSTGRES} as_postgres "$@"`, 'pre-stop', ...stop] : stop;
 }
-
-/**
- * A shell function that runs a command as the image's postgres user: as it is when the
- * container runs as non-root, through the image's own `gosu` (Debian-based) or `su-exec`
- * (Alpine-based) when it runs as root (pg_ctl and postgres refuse to run as root).
- */
-export const AS_POSTGRES = 'as_postgres() { if [ "$(id -u)" != 0 ]; then "$@"; elif command -v gosu >/dev/null 2>&1; then gosu postgres "$@"; '
-  + 'else su-exec postgres "$@"; fi; };';

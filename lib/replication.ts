@@ -10,7 +10,7 @@
 //   POSTGRES_REPLICATION_PASSWORD   its password, from a Secret
 //   POSTGRES_USER, POSTGRES_PASSWORD[_FILE]  the superuser (readiness check)
 
-import { AS_POSTGRES } from './probes';
+import { AS_POSTGRES } from './security';
 
 /** Script keys in the ConfigMap, and where the pods find them. */
 export const SCRIPTS_DIR = '/etc/postgres-statefulset';
