@@ -25,8 +25,9 @@ export interface ClientSettings {
 export function clientSettings(db: IPostgresDatabase, options: PostgresConnectOptions = {}): ClientSettings {
   const credentials = options.credentials;
   if (credentials?.rendersSecret) {
-    throw new Error(`${db.node.path}: connect() credentials must reference a Secret (PostgresCredentials.fromSecretName() or fromSecret()), `
-      + 'not render a password: the password belongs to the Secret the database role was created with');
+    throw new Error(`[${db.node.path}] connect(): options.credentials must reference a Secret, got PostgresCredentials.fromPassword() `
+      + '(the password belongs to the Secret the database role was created with). '
+      + 'Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
   }
   const username = credentials?.username ?? db.username;
   return {
@@ -61,7 +62,8 @@ export function connectWorkload(db: IPostgresDatabase & Construct, workload: kpl
   const env = clientEnv(clientSettings(db, options));
   const containers = options.container ? [options.container] : workload.containers;
   if (containers.length === 0) {
-    throw new Error(`${db.node.path}: connect() found no container in ${workload.node.path}; add its containers first, or pass options.container`);
+    throw new Error(`[${db.node.path}] connect(): the workload must have a container, got ${workload.node.path} with none. `
+      + 'Fix: add its containers before connect(), or pass options.container');
   }
   for (const variable of env) {
     const value = variable.secretKeyRef

@@ -18,8 +18,10 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
     super(scope, id);
     const { credentials } = options;
     if (!credentials.referencesSecret) {
-      throw new Error(`${this.node.path}: PostgresStatefulSet.fromServiceName() needs credentials that reference a Secret `
-        + '(PostgresCredentials.fromSecretName() or fromSecret()): this app renders no Secret for a database it does not manage');
+      throw new Error(`[${this.node.path}] PostgresStatefulSet.fromServiceName(): options.credentials must name an existing Secret, `
+        + `got ${credentials.rendersSecret ? 'PostgresCredentials.fromPassword()' : 'PostgresCredentials.expectSecret()'} `
+        + '(this app renders no Secret for a database it does not manage, and has no secretName for it). '
+        + 'Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
     }
     const problems = new checks.Problems(this, 'PostgresStatefulSet.fromServiceName');
     problems.check('serviceName', serviceName, checks.dns1035Label(serviceName), 'give the name of the database\'s Service');

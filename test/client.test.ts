@@ -87,10 +87,11 @@ test('connect() refuses credentials that would render a password, and workloads 
   const db = new PostgresStatefulSet(chart, 'Db');
   const api = apiDeployment(chart);
   expect(errorOf(() => db.connect(api, { credentials: PostgresCredentials.fromPassword('x', { username: 'app' }) }))).toBe(
-    'test/Db: connect() credentials must reference a Secret (PostgresCredentials.fromSecretName() or fromSecret()), '
-    + 'not render a password: the password belongs to the Secret the database role was created with');
+    '[test/Db] connect(): options.credentials must reference a Secret, got PostgresCredentials.fromPassword() '
+    + '(the password belongs to the Secret the database role was created with). Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
   const empty = new kplus.Deployment(chart, 'Empty');
-  expect(errorOf(() => db.connect(empty))).toBe('test/Db: connect() found no container in test/Empty; add its containers first, or pass options.container');
+  expect(errorOf(() => db.connect(empty))).toBe(
+    '[test/Db] connect(): the workload must have a container, got test/Empty with none. Fix: add its containers before connect(), or pass options.container');
 });
 
 describe('a database this app does not manage', () => {
@@ -121,7 +122,8 @@ describe('a database this app does not manage', () => {
   test('its credentials must reference a Secret', () => {
     const chart = Testing.chart();
     expect(errorOf(() => PostgresStatefulSet.fromServiceName(chart, 'Legacy', 'legacy-db', { credentials: PostgresCredentials.expectSecret() })))
-      .toContain('test/Legacy: PostgresStatefulSet.fromServiceName() needs credentials that reference a Secret');
+      .toBe('[test/Legacy] PostgresStatefulSet.fromServiceName(): options.credentials must name an existing Secret, got PostgresCredentials.expectSecret() '
+        + '(this app renders no Secret for a database it does not manage, and has no secretName for it). Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
   });
 
   test('an invalid Service name or port is reported at synth', () => {
