@@ -8,11 +8,11 @@
 // - every pod has its own volume, so PGDATA differs per pod;
 // - pods share one loopback here, so pods other than 0 listen on a port of their own (PGPORT);
 //   they still reach the primary on the manifest's port (PRIMARY_PORT).
+import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { ChildProcess } from 'child_process';
 import { containerEnv, Env, freePorts, initdb, killGroup, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 

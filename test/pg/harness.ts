@@ -287,7 +287,7 @@ export class Server {
       throw new Error(`expected the container to run postgres, got ${args.join(' ')}`);
     }
     const child = start([...args, '-c', `unix_socket_directories=${socketDir}`, '-c', 'listen_addresses=127.0.0.1'], env);
-    const server = new Server(child, env, socketDir);
+    const server = new Server(child, env);
     await server.waitForLog(/database system is ready to accept (read-only )?connections/);
     return server;
   }
@@ -295,7 +295,7 @@ export class Server {
   private _log = '';
   private _exited = false;
 
-  private constructor(public readonly process: ChildProcess, public readonly env: Env, public readonly socketDir: string) {
+  private constructor(public readonly process: ChildProcess, public readonly env: Env) {
     const append = (chunk: Buffer) => { this._log += chunk.toString(); };
     process.stdout?.on('data', append);
     process.stderr?.on('data', append);
