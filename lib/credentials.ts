@@ -120,6 +120,24 @@ export class PostgresCredentials {
   public get referencesSecret(): boolean {
     return this.source === 'referenced';
   }
+
+  /**
+   * How the caller wrote these credentials, for error messages: the factory and the options
+   * given, with the password hidden.
+   *
+   * @internal
+   */
+  public _describe(): string {
+    const options = [
+      this.username !== undefined ? `username: '${this.username}'` : undefined,
+      this.passwordKey !== undefined ? `passwordKey: '${this.passwordKey}'` : undefined,
+    ].filter((o) => o !== undefined);
+    const optionsArg = options.length > 0 ? `{ ${options.join(', ')} }` : undefined;
+    const first = this.source === 'rendered' ? (this._password ? '<password>' : "''")
+      : this.source === 'referenced' ? `'${this.secretName}'` : undefined;
+    const factory = this.source === 'rendered' ? 'fromPassword' : this.source === 'referenced' ? 'fromSecretName' : 'expectSecret';
+    return `PostgresCredentials.${factory}(${[first, optionsArg].filter((a) => a !== undefined).join(', ')})`;
+  }
 }
 
 type Source = 'expected' | 'referenced' | 'rendered';

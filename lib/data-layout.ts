@@ -6,7 +6,8 @@
 // finds PG_VERSION in /var/lib/postgresql, /var/lib/postgresql/data or /var/lib/postgresql/*/docker,
 // which stops a major upgrade of the image from silently starting an empty database; that check
 // only runs when PGDATA is the image's own default.
-import * as checks from './checks';
+import * as formats from './formats';
+import { Problems } from './problems';
 
 /** First major version whose image uses the pg_ctlcluster layout. */
 export const CLUSTER_LAYOUT_MAJOR = 18;
@@ -23,9 +24,9 @@ export function defaultLayout(major: number | undefined, dataMountPath?: string)
 }
 
 /** Checks that the layout fits the image's major version. */
-export function checkLayout(problems: checks.Problems, major: number, dataMountPath: string, pgData: string): void {
-  const legacyMount = checks.samePath(dataMountPath, LEGACY_MOUNT) || checks.isStrictSubdirectory(dataMountPath, LEGACY_MOUNT)
-    || checks.isStrictSubdirectory(pgData, LEGACY_MOUNT);
+export function checkLayout(problems: Problems, major: number, dataMountPath: string, pgData: string): void {
+  const legacyMount = formats.samePath(dataMountPath, LEGACY_MOUNT) || formats.isStrictSubdirectory(dataMountPath, LEGACY_MOUNT)
+    || formats.isStrictSubdirectory(pgData, LEGACY_MOUNT);
   if (major >= CLUSTER_LAYOUT_MAJOR && legacyMount) {
     problems.add('dataMountPath', dataMountPath,
       `puts the data under ${LEGACY_MOUNT}, the layout of images before ${CLUSTER_LAYOUT_MAJOR}; PostgreSQL ${major} images keep it in `

@@ -5,6 +5,7 @@ export const DEFAULT_IMAGE = 'postgres:18.4';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 
 /** A parsed image reference. */
 export interface ImageReference {
@@ -41,6 +42,15 @@ export function parseImage(image: string): ImageReference | string {
   const repository = colon > slash ? name.slice(0, colon) : name;
   if (repository === '' || repository.endsWith('/')) {
     return 'has no repository name';
+  }
+  const components = repository.split('/');
+  const hasDomain = components.length > 1 && (/[.:]/.test(components[0]) || components[0] === 'localhost');
+  const path = hasDomain ? components.slice(1) : components;
+  if (path.some((component) => /[A-Z]/.test(component))) {
+    return 'has upper-case letters in its repository name, which image references do not allow (only a registry host may have them)';
+  }
+  if (!path.every((component) => PATH_COMPONENT.test(component))) {
+    return 'has a repository name that is not lower-case letters, digits and separators (\'.\', \'_\', \'__\', \'-\')';
   }
   if (tag !== undefined && !TAG.test(tag)) {
     return `has an invalid tag '${tag}'`;

@@ -1,9 +1,12 @@
 // A database this app does not manage (internal; created by PostgresStatefulSet.fromServiceName).
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import * as checks from './checks';
-import { connectWorkload } from './connection';
+import { SUPERUSER_DEFAULTS } from './roles';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
+import { DEFAULT_CLUSTER_DOMAIN, serviceDnsName } from './dns';
+import * as formats from './formats';
+import { connectWorkload } from './connection';
+import { Problems } from './problems';
 
 export class ImportedPostgresDatabase extends Construct implements IPostgresDatabase {
   public readonly host: string;
@@ -17,26 +20,39 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
   constructor(scope: Construct, id: string, serviceName: string, options: PostgresDatabaseImportOptions) {
     super(scope, id);
     const { credentials } = options;
-    if (!credentials.referencesSecret) {
-      throw new Error(`[${this.node.path}] PostgresStatefulSet.fromServiceName(): options.credentials must name an existing Secret, `
-        + `got ${credentials.rendersSecret ? 'PostgresCredentials.fromPassword()' : 'PostgresCredentials.expectSecret()'} `
-        + '(this app renders no Secret for a database it does not manage, and has no secretName for it). '
-        + 'Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
-    }
-    const problems = new checks.Problems(this, 'PostgresStatefulSet.fromServiceName');
-    problems.check('serviceName', serviceName, checks.dns1035Label(serviceName), 'give the name of the database\'s Service');
+    const clusterDomain = options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     this.port = options.port ?? 5432;
-    problems.check('port', this.port, checks.tcpPort(this.port), 'use the Service\'s port, usually 5432');
-
-    const dnsName = (service: string) => options.namespace !== undefined
-      ? `${service}.${options.namespace}.svc.${options.clusterDomain ?? 'cluster.local'}`
-      : service;
-    this.host = dnsName(serviceName);
-    this.readOnlyHost = dnsName(options.readOnlyServiceName ?? serviceName);
-    this.username = credentials.username ?? 'postgres';
+    this.host = serviceDnsName(serviceName, options.namespace, clusterDomain);
+    this.readOnlyHost = serviceDnsName(options.readOnlyServiceName ?? serviceName, options.namespace, clusterDomain);
+    this.username = credentials.username ?? SUPERUSER_DEFAULTS.username;
     this.databaseName = options.databaseName ?? this.username;
-    this.secretName = credentials.secretName as string;
-    this.passwordKey = credentials.passwordKey ?? 'POSTGRES_PASSWORD';
+    this.secretName = credentials.secretName ?? '';
+    this.passwordKey = credentials.passwordKey ?? SUPERUSER_DEFAULTS.passwordKey;
+
+    const problems = Problems.of(this, 'PostgresStatefulSet.fromServiceName');
+    const serviceFix = 'give the name of the database\'s Service: lowercase letters, digits and \'-\', starting with a letter';
+    problems.check('serviceName', serviceName, formats.dns1035Label(serviceName), serviceFix);
+    if (options.readOnlyServiceName !== undefined) {
+      problems.check('options.readOnlyServiceName', options.readOnlyServiceName, formats.dns1035Label(options.readOnlyServiceName), serviceFix);
+    }
+    if (options.namespace !== undefined) {
+      problems.check('options.namespace', options.namespace, formats.dns1123Label(options.namespace),
+        'give the namespace of the database\'s Service: lowercase letters, digits and \'-\', at most 63 characters');
+    }
+    problems.check('options.clusterDomain', clusterDomain, formats.dns1123Subdomain(clusterDomain), 'use the cluster\'s DNS domain, usually cluster.local');
+    problems.check('options.port', this.port, formats.tcpPort(this.port), 'use the Service\'s port, usually 5432');
+    if (!credentials.referencesSecret) {
+      problems.add('options.credentials', credentials,
+        'must name an existing Secret (this app renders no Secret for a database it does not manage, and has no secretName for it)',
+        'use PostgresCredentials.fromSecretName() or fromSecret()');
+    }
+    problems.check('options.credentials passwordKey', this.passwordKey, formats.secretKey(this.passwordKey), 'use the key of the password in the Secret');
+    if (this.username === '') {
+      problems.add('options.credentials username', this.username, 'must not be empty', 'give the role to connect as');
+    }
+    if (this.databaseName === '') {
+      problems.add('options.databaseName', this.databaseName, 'must not be empty', 'give the database to connect to');
+    }
   }
 
   public allowFrom(_peer: kplus.INetworkPolicyPeer): boolean {

@@ -1,163 +1,82 @@
-// Streaming replication with the official image and no operator (internal): the scripts the
-// pods run, rendered into a ConfigMap. Pod 0 is the primary; every other pod clones it with
-// pg_basebackup and runs as a hot standby.
-//
-// The scripts read everything from the container environment:
-//   HOSTNAME                        the pod name, `<statefulset>-<ordinal>` (set by Kubernetes)
-//   PGDATA, PGPORT                  as in the PostgreSQL container
-//   PRIMARY_HOST, PRIMARY_PORT      pod 0 behind the headless Service, `<statefulset>-0.<service>`
-//   POSTGRES_REPLICATION_USER       the replication role
-//   POSTGRES_REPLICATION_PASSWORD   its password, from a Secret
-//   POSTGRES_USER, POSTGRES_PASSWORD[_FILE]  the superuser (readiness check)
+// Streaming replication as an internal construct: it owns the ConfigMap of its scripts and the
+// read-write and read-only Services, and contributes its init container, environment and
+// readiness to the pod template. An instance with one replica creates none of it.
+import { Construct } from 'constructs';
+import * as k8s from '../imports/k8s';
+import { dataEnv, dataMount, initContainer, passwordEnv, passwordMounts, PodContribution, tmpMounts } from './render/pod-template';
+import { renderClientService } from './render/services';
+import * as scripts from './replication-scripts';
+import { InstanceSpec, ReplicationSpec } from './resolve';
 
-import { AS_POSTGRES } from './security';
+const SCRIPTS_VOLUME = 'replication';
 
-/** Script keys in the ConfigMap, and where the pods find them. */
-export const SCRIPTS_DIR = '/etc/postgres-statefulset';
-export const INIT_SCRIPT = 'replication-init.sh';
-export const READINESS_SCRIPT = 'readiness.sh';
-export const INITDB_SCRIPT = 'initdb-replication.sh';
-/** Name of the initdb script in /docker-entrypoint-initdb.d: sorts before the user's scripts. */
-export const INITDB_SCRIPT_TARGET = '00-postgres-statefulset-replication.sh';
+export class Replication extends Construct {
+  /** The ConfigMap of the scripts. */
+  public readonly configMap: k8s.KubeConfigMap;
 
-/** The pg_hba.conf line that admits the standbys. The keyword `all` does not match replication connections. */
-function hbaLine(authMethod: string): string {
-  return `host replication $POSTGRES_REPLICATION_USER all ${authMethod}`;
+  constructor(scope: Construct, id: string, private readonly spec: InstanceSpec, private readonly replication: ReplicationSpec) {
+    super(scope, id);
+    this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
+      metadata: { name: replication.configMapName, namespace: spec.namespace, labels: spec.labels },
+      data: {
+        [scripts.INIT_SCRIPT]: scripts.initContainerScript(),
+        [scripts.INITDB_SCRIPT]: scripts.initdbScript(),
+        [scripts.READINESS_SCRIPT]: scripts.readinessScript(),
+      },
+    });
+    renderClientService(this, 'ReadWriteService', spec, replication.readWriteService,
+      { ...spec.selectorLabels, 'statefulset.kubernetes.io/pod-name': `${spec.names.statefulSet}-0` });
+    renderClientService(this, 'ReadOnlyService', spec, replication.readOnlyService, spec.selectorLabels);
+  }
+
+  /**
+   * What replication adds to the pod: the replication role's environment, the scripts, the
+   * init container that clones the primary, the initdb script that creates the role, WAL
+   * retention and a role-aware readiness.
+   */
+  public podContribution(): PodContribution {
+    const { spec, replication } = this;
+    const credentials = replication.credentials;
+    const env: k8s.EnvVar[] = [
+      { name: 'POSTGRES_REPLICATION_USER', value: credentials.username },
+      { name: 'POSTGRES_REPLICATION_PASSWORD', valueFrom: { secretKeyRef: { name: credentials.secretName, key: credentials.passwordKey } } },
+    ];
+    const scriptsMount: k8s.VolumeMount = { name: SCRIPTS_VOLUME, mountPath: scripts.SCRIPTS_DIR, readOnly: true };
+    return {
+      env,
+      parameters: walRetention(spec.image.major),
+      volumes: [{ name: SCRIPTS_VOLUME, configMap: { name: this.configMap.name } }],
+      volumeMounts: [scriptsMount],
+      initdbFiles: [{
+        configMap: {
+          name: this.configMap.name,
+          items: [{ key: scripts.INITDB_SCRIPT, path: scripts.INITDB_SCRIPT_TARGET, mode: 0o555 }],
+        },
+      }],
+      readinessCommand: ['sh', `${scripts.SCRIPTS_DIR}/${scripts.READINESS_SCRIPT}`],
+      // Clones the primary into an empty volume before a standby's PostgreSQL starts.
+      initContainers: (pod) => [initContainer(spec, {
+        name: 'replication-init',
+        command: ['sh', `${scripts.SCRIPTS_DIR}/${scripts.INIT_SCRIPT}`],
+        args: pod.serverArgs.length > 0 ? pod.serverArgs : undefined,
+        env: [
+          ...dataEnv(spec),
+          { name: 'PRIMARY_HOST', value: replication.primaryHost },
+          { name: 'PRIMARY_PORT', value: String(spec.port) },
+          ...env,
+          { name: 'POSTGRES_USER', value: spec.superuser.username },
+          passwordEnv(spec),
+        ],
+        volumeMounts: [dataMount(spec), scriptsMount, ...tmpMounts(spec), ...passwordMounts(spec)],
+      })],
+    };
+  }
 }
 
 /**
- * Run by the image's entrypoint when pod 0 initialises an empty data directory, against its
- * socket-only temporary server: creates the replication role, then admits it in pg_hba.conf.
+ * WAL the primary keeps for standbys that fall behind or restart (no replication slots, so
+ * a standby that is gone for good never fills the primary's disk). Parameters override it.
  */
-export function initdbScript(authMethod: string): string {
-  return `#!/bin/sh
-# postgres-statefulset: create the replication role on the primary (first initialisation only).
-set -eu
-psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password --username "$POSTGRES_USER" --dbname postgres \\
-  --set role="$POSTGRES_REPLICATION_USER" --set password="$POSTGRES_REPLICATION_PASSWORD" <<'SQL'
-CREATE ROLE :"role" WITH REPLICATION LOGIN PASSWORD :'password';
-SQL
-printf '\\n# standbys of this StatefulSet (postgres-statefulset)\\n%s\\n' "${hbaLine(authMethod)}" >> "$PGDATA/pg_hba.conf"
-echo "postgres-statefulset: created replication role $POSTGRES_REPLICATION_USER"
-`;
-}
-
-/**
- * The init container of every pod, run before PostgreSQL starts.
- *
- * Pod 0 (primary): with an empty data directory, nothing to do (the image initialises it).
- * With a database initialised before replication was enabled, it creates the replication role
- * (single-user mode) and its pg_hba.conf line, unless the line is already there. It refuses a
- * data directory that belongs to a standby.
- *
- * Other pods (standbys): with a standby's data directory, nothing to do (PostgreSQL resumes
- * streaming). With an empty one, it waits until the primary accepts connections, clones it with
- * `pg_basebackup -R` into a sibling directory and moves that into place, so that an interrupted
- * clone never looks like a database. A failed clone is retried every 2 s, saying why it may fail:
- * when `replicas` is raised on a running instance, the StatefulSet controller creates the new
- * pods before it replaces pod 0, whose old template has no replication role, until pod 0 is
- * restarted; retrying (rather than failing into CrashLoopBackOff) lets the clone start as soon as
- * it is. It refuses a data directory that holds a database which is
- * not a standby (a promoted pod would otherwise serve diverging data) or files but no database.
- */
-export function initContainerScript(authMethod: string): string {
-  return `#!/bin/sh
-# postgres-statefulset: prepare this pod's data directory for streaming replication.
-set -eu
-ordinal="\${HOSTNAME##*-}"
-say() { echo "replication-init [$HOSTNAME]: $*"; }
-fail() { say "$*" >&2; exit 1; }
-${AS_POSTGRES}
-
-if [ "$ordinal" = 0 ]; then
-  if [ ! -s "$PGDATA/PG_VERSION" ]; then
-    say "primary with an empty data directory: the image initialises it and creates the replication role"
-    exit 0
-  fi
-  [ ! -e "$PGDATA/standby.signal" ] || fail "pod 0 is the primary, but $PGDATA holds a standby (standby.signal); refusing to start"
-  line="${hbaLine(authMethod)}"
-  if grep -qxF "$line" "$PGDATA/pg_hba.conf"; then
-    say "primary: replication role and pg_hba.conf line present"
-    exit 0
-  fi
-  say "primary initialised before replication was enabled: creating the replication role"
-  password=$(printf '%s' "$POSTGRES_REPLICATION_PASSWORD" | sed "s/'/''/g")
-  output=$(as_postgres postgres --single -D "$PGDATA" -c password_encryption=${authMethod} postgres 2>&1 <<SQL
-DO \\$\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '$POSTGRES_REPLICATION_USER') THEN CREATE ROLE "$POSTGRES_REPLICATION_USER"; END IF; END \\$\\$;
-ALTER ROLE "$POSTGRES_REPLICATION_USER" WITH REPLICATION LOGIN PASSWORD '$password';
-SQL
-  ) || fail "single-user mode failed: $output"
-  case "$output" in *ERROR:*) fail "creating the replication role failed: $output" ;; esac
-  printf '\\n# standbys of this StatefulSet (postgres-statefulset)\\n%s\\n' "$line" >> "$PGDATA/pg_hba.conf"
-  say "primary: replication role created"
-  exit 0
-fi
-
-if [ -s "$PGDATA/PG_VERSION" ]; then
-  [ -e "$PGDATA/standby.signal" ] || fail "$PGDATA holds a database that is not a standby (was it promoted?); rebuild this pod's volume to make it a standby again"
-  say "standby data present: PostgreSQL resumes streaming from $PRIMARY_HOST"
-  exit 0
-fi
-if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then
-  fail "$PGDATA holds files but no database; refusing to overwrite them"
-fi
-
-until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER"; do
-  say "waiting for the primary $PRIMARY_HOST:$PRIMARY_PORT to accept connections"
-  sleep 2
-done
-clone="\${PGDATA%/}.clone"
-mkdir -p "$(dirname "$clone")"
-say "cloning $PRIMARY_HOST:$PRIMARY_PORT into $PGDATA"
-until rm -rf "$clone" && PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD" pg_basebackup --no-password \\
-  -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d "application_name=$HOSTNAME" \\
-  -D "$clone" -R -X stream -c fast; do
-  say "pg_basebackup failed (above); retrying in 2 s. If the primary refused $POSTGRES_REPLICATION_USER"\\
-" ('no pg_hba.conf entry for replication connection', 'password authentication failed'), pod 0 runs without"\\
-" replication or with another password: after raising replicas on a running instance, restart pod 0 on the"\\
-" new template (kubectl delete pod \${HOSTNAME%-*}-0); otherwise check the replication password in the Secret"
-  sleep 2
-done
-chmod 700 "$clone"
-if [ -d "$PGDATA" ]; then rmdir "$PGDATA"; fi
-mv "$clone" "$PGDATA"
-say "cloned: starting as a hot standby"
-`;
-}
-
-/**
- * Readiness of a pod of a replicated StatefulSet. Pod 0 is ready when it accepts connections and
- * is not in recovery. A standby is ready when it accepts connections, is in recovery, and has
- * streamed from the primary since PostgreSQL started: a new or restarted standby is not ready
- * before it streams, and a standby whose primary restarts stays ready (it records the server
- * start time it streamed in, next to PGDATA), so readiness does not flap with the connection.
- */
-export function readinessScript(): string {
-  return `#!/bin/sh
-# postgres-statefulset: readiness of a primary or hot standby.
-set -eu
-pg_isready -q -h 127.0.0.1 -p "$PGPORT" -U "$POSTGRES_USER" || { echo "not accepting connections"; exit 1; }
-if [ -z "\${POSTGRES_PASSWORD:-}" ] && [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then
-  POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
-fi
-state=$(PGPASSWORD="\${POSTGRES_PASSWORD:-}" PGCONNECT_TIMEOUT=3 psql -X -A -t -q --no-password \\
-  -h 127.0.0.1 -p "$PGPORT" -U "$POSTGRES_USER" -d postgres \\
-  -c "SELECT pg_is_in_recovery(), coalesce((SELECT status FROM pg_stat_wal_receiver), 'stopped'), pg_postmaster_start_time()")
-IFS='|' read -r recovery receiver started <<EOF
-$state
-EOF
-if [ "\${HOSTNAME##*-}" = 0 ]; then
-  [ "$recovery" = f ] || { echo "pod 0 must be the primary, but it is in recovery"; exit 1; }
-  exit 0
-fi
-[ "$recovery" = t ] || { echo "not a standby: not in recovery"; exit 1; }
-marker="\${PGDATA%/}.streamed"
-if [ "$receiver" = streaming ]; then
-  [ "$(cat "$marker" 2>/dev/null || true)" = "$started" ] || printf '%s\\n' "$started" > "$marker"
-  exit 0
-fi
-[ "$(cat "$marker" 2>/dev/null || true)" != "$started" ] || exit 0
-echo "standby has not streamed from the primary since it started (WAL receiver: $receiver)"
-exit 1
-`;
+function walRetention(major: number | undefined): { [name: string]: string } {
+  return major !== undefined && major < 13 ? { wal_keep_segments: '64' } : { wal_keep_size: '1GB' };
 }

@@ -2,7 +2,7 @@
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import * as k8s from '../imports/k8s';
-import * as checks from './checks';
+import { Problems } from './problems';
 
 /**
  * Requests a quarter of a CPU and 1 GiB of memory, and limits memory to the same 1 GiB so that
@@ -45,7 +45,7 @@ export function kibibytes(size: Size): number {
 }
 
 /** Requests must not exceed limits; /dev/shm (memory-backed) must fit in the memory limit. */
-export function checkResources(problems: checks.Problems, resources: kplus.ContainerResources, sharedMemory: Size): void {
+export function checkResources(problems: Problems, resources: kplus.ContainerResources, sharedMemory: Size): void {
   const { cpu, memory, ephemeralStorage } = resources;
   if (cpu?.request && cpu.limit && millicores(cpu.request) > millicores(cpu.limit)) {
     problems.add('resources.cpu.request', cpu.request.amount, `exceeds the CPU limit ${cpu.limit.amount}`, 'request at most the limit, or raise the limit');

@@ -2,11 +2,11 @@ import { ApiObject, Duration, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
-import * as checks from './checks';
 import { clientEnv, clientSettings } from './connection';
 import { IPostgresDatabase } from './database';
 import { DEFAULT_IMAGE, parseImage, postgresUserId } from './image';
 import { PostgresStatefulSet } from './postgres-stateful-set';
+import { Problems } from './problems';
 import { containerSecurityContext, podSecurityContext } from './security';
 
 /**
@@ -70,7 +70,7 @@ export class PostgresSmokeTest extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgresSmokeTestProps) {
     super(scope, id);
-    const problems = new checks.Problems(this, 'PostgresSmokeTest');
+    const problems = Problems.of(this, 'PostgresSmokeTest');
     const image = props.image ?? (props.database instanceof PostgresStatefulSet ? props.database.image : DEFAULT_IMAGE);
     const uid = postgresUserId(image); // the image's postgres user, as the database's pods run
     const parsed = parseImage(image);
@@ -82,10 +82,12 @@ export class PostgresSmokeTest extends Construct {
     const query = props.query ?? 'SELECT current_user, current_database(), version()';
     problems.check('query', query, query.trim() === '' ? 'must not be empty' : undefined, 'give the SQL to run');
 
+    // no options that could be wrong: the database's own credentials
+    const settings = clientSettings(props.database, { readOnly: props.readOnly }, problems)!;
     const labels = { 'app.kubernetes.io/name': 'postgresql-smoke-test', 'app.kubernetes.io/instance': Names.toLabelValue(this) };
     this.command = ['sh', '-c', SCRIPT];
     const env: k8s.EnvVar[] = [
-      ...clientEnv(clientSettings(props.database, { readOnly: props.readOnly })).map((v) => v.secretKeyRef
+      ...clientEnv(settings).map((v) => v.secretKeyRef
         ? { name: v.name, valueFrom: { secretKeyRef: v.secretKeyRef } }
         : { name: v.name, value: v.value }),
       { name: 'SMOKE_TEST_QUERY', value: query },

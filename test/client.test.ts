@@ -82,16 +82,36 @@ test('one container of several, another role, another database', () => {
   expect(deploymentContainer(manifest, api.name, 'proxy').env).toBeUndefined();
 });
 
-test('connect() refuses credentials that would render a password, and workloads without containers', () => {
+test('connect() reports credentials that would render a password, and workloads without containers, at synth with the other problems', () => {
+  // GIVEN an instance with a problem of its own
   const chart = Testing.chart();
-  const db = new PostgresStatefulSet(chart, 'Db');
+  const db = new PostgresStatefulSet(chart, 'Db', { replicas: 0 });
   const api = apiDeployment(chart);
-  expect(errorOf(() => db.connect(api, { credentials: PostgresCredentials.fromPassword('x', { username: 'app' }) }))).toBe(
-    '[test/Db] connect(): options.credentials must reference a Secret, got PostgresCredentials.fromPassword() '
-    + '(the password belongs to the Secret the database role was created with). Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
-  const empty = new kplus.Deployment(chart, 'Empty');
-  expect(errorOf(() => db.connect(empty))).toBe(
-    '[test/Db] connect(): the workload must have a container, got test/Empty with none. Fix: add its containers before connect(), or pass options.container');
+  // WHEN two connect() calls are wrong too: neither throws at the call
+  db.connect(api, { credentials: PostgresCredentials.fromPassword('x', { username: 'app' }) });
+  db.connect(new kplus.Deployment(chart, 'Empty'));
+  // THEN synth reports all three, and never the password
+  const message = errorOf(() => synth(chart));
+  expect(message).toContain('[test/Db] PostgresStatefulSet: replicas must be a positive integer, got 0');
+  expect(message).toContain('[test/Db] connect(test/Api): options.credentials must reference a Secret: the password belongs to the Secret '
+    + 'the database role was created with, got PostgresCredentials.fromPassword(<password>, { username: \'app\' }). '
+    + 'Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
+  expect(message).toContain('[test/Db] connect(test/Empty): workload has no container, got \'test/Empty\'. '
+    + 'Fix: add its containers before connect(), or pass options.container');
+  expect(message).not.toContain("'x'");
+});
+
+test('DATABASE_URL percent-encodes the user and the database', () => {
+  const chart = Testing.chart();
+  const db = new PostgresStatefulSet(chart, 'Db', { serviceName: 'sales' });
+  const api = apiDeployment(chart);
+  db.connect(api, { credentials: PostgresCredentials.fromSecretName('report', { username: 'report@eu' }), databaseName: 'sales/eu?x=1' });
+  const c = deploymentContainer(synth(chart), api.name);
+  expect(envVar(c, 'DATABASE_URL').value).toBe('postgresql://report%40eu@sales:5432/sales%2Feu%3Fx%3D1');
+  expect(new URL(envVar(c, 'DATABASE_URL').value).pathname).toBe('/sales%2Feu%3Fx%3D1');
+  expect(decodeURIComponent(new URL(envVar(c, 'DATABASE_URL').value).username)).toBe('report@eu');
+  expect(envVar(c, 'PGDATABASE').value).toBe('sales/eu?x=1'); // libpq variables are taken as they are
+  expect(envVar(c, 'PGUSER').value).toBe('report@eu');
 });
 
 describe('a database this app does not manage', () => {
@@ -119,19 +139,27 @@ describe('a database this app does not manage', () => {
     expect(legacy.allowFrom(api)).toBe(false);
   });
 
-  test('its credentials must reference a Secret', () => {
+  test('its credentials must reference a Secret (reported at synth)', () => {
     const chart = Testing.chart();
-    expect(errorOf(() => PostgresStatefulSet.fromServiceName(chart, 'Legacy', 'legacy-db', { credentials: PostgresCredentials.expectSecret() })))
-      .toBe('[test/Legacy] PostgresStatefulSet.fromServiceName(): options.credentials must name an existing Secret, got PostgresCredentials.expectSecret() '
-        + '(this app renders no Secret for a database it does not manage, and has no secretName for it). Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
+    PostgresStatefulSet.fromServiceName(chart, 'Legacy', 'legacy-db', { credentials: PostgresCredentials.expectSecret() });
+    expect(errorOf(() => synth(chart))).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: options.credentials must name an existing Secret '
+      + '(this app renders no Secret for a database it does not manage, and has no secretName for it), got PostgresCredentials.expectSecret(). '
+      + 'Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
   });
 
-  test('an invalid Service name or port is reported at synth', () => {
+  test('an invalid Service name, namespace, read-only Service, cluster domain or port is reported at synth, all at once', () => {
     const chart = Testing.chart();
-    PostgresStatefulSet.fromServiceName(chart, 'Legacy', 'Legacy_DB', { port: 0, credentials: PostgresCredentials.fromSecretName('s') });
+    PostgresStatefulSet.fromServiceName(chart, 'Legacy', 'Legacy_DB', {
+      port: 0, namespace: 'Not A Namespace!', readOnlyServiceName: 'ro_svc', clusterDomain: 'Cluster_Local',
+      credentials: PostgresCredentials.fromSecretName('s'),
+    });
     const message = errorOf(() => synth(chart));
     expect(message).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: serviceName must be a DNS-1035 label');
-    expect(message).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: port must be an integer from 1 to 65535, got 0');
+    expect(message).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: options.namespace must be a DNS-1123 label: lowercase letters, '
+      + 'digits and \'-\', starting and ending with a letter or digit, got \'Not A Namespace!\'');
+    expect(message).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: options.readOnlyServiceName must be a DNS-1035 label');
+    expect(message).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: options.clusterDomain must be a DNS-1123 subdomain');
+    expect(message).toContain('[test/Legacy] PostgresStatefulSet.fromServiceName: options.port must be an integer from 1 to 65535, got 0');
   });
 
   test('a smoke test can target it', () => {

@@ -469,3 +469,95 @@ describe('errors name the construct, the prop, the value and the fix', () => {
     expect(message.split('\n').filter((line) => line.includes('[test/Db] PostgresStatefulSet:'))).toHaveLength(4);
   });
 });
+
+describe('bad input that would otherwise synthesize', () => {
+  function failure(props: ConstructorParameters<typeof PostgresStatefulSet>[2]): string {
+    const chart = Testing.chart();
+    new PostgresStatefulSet(chart, 'Db', props);
+    return errorOf(() => synth(chart));
+  }
+
+  test.each(['Postgres:16', 'docker.io/Library/postgres:16', 'registry.example.com/Team/postgres:16'])('an image with upper case in its repository: %p', (image) => {
+    expect(failure({ image })).toContain(`[test/Db] PostgresStatefulSet: image has upper-case letters in its repository name, which image references do not allow `
+      + `(only a registry host may have them), got '${image}'. Fix: pin the image to a release, e.g. 'postgres:18.4'`);
+  });
+
+  test('a registry host may have upper case', () => {
+    const chart = Testing.chart();
+    new PostgresStatefulSet(chart, 'Db', { image: 'Registry.Example.com:5000/postgres:16.4' });
+    expect(() => synth(chart)).not.toThrow();
+  });
+
+  test('a namespace that is not a DNS-1123 label', () => {
+    expect(failure({ metadata: { namespace: 'Payments_DB' } })).toContain(
+      '[test/Db] PostgresStatefulSet: metadata.namespace must be a DNS-1123 label: lowercase letters, digits and \'-\', starting and ending with a letter or digit, '
+      + 'got \'Payments_DB\'. Fix: use the name of a namespace');
+  });
+
+  test('init scripts the image would ignore, when the ConfigMap is defined in the app', () => {
+    const chart = Testing.chart();
+    const scripts = new kplus.ConfigMap(chart, 'Scripts', { data: { '01-schema.sql': 'CREATE TABLE t ();', '02-seed.psql': 'x', 'README': 'x', '03-roles.sh': 'true' } });
+    new PostgresStatefulSet(chart, 'Db', { initScripts: scripts });
+    const message = errorOf(() => synth(chart));
+    expect(message).toContain('[test/Db] PostgresStatefulSet: initScripts holds a file the image ignores: it runs only *.sh, *.sql, *.sql.gz, *.sql.xz and *.sql.zst, '
+      + 'got \'02-seed.psql\'. Fix: rename the key with one of those extensions, or remove it');
+    expect(message).toContain('got \'README\'');
+    expect(message).not.toContain('01-schema.sql');
+    expect(message).not.toContain('03-roles.sh');
+    // an imported ConfigMap's keys are unknown at synth: nothing to say
+    const other = Testing.chart();
+    new PostgresStatefulSet(other, 'Db', { initScripts: kplus.ConfigMap.fromConfigMapName(other, 'Imported', 'whatever') });
+    expect(() => synth(other)).not.toThrow();
+  });
+
+  test.each([
+    [NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'],
+  ])('numbers are shown as the caller wrote them: replicas %p', (replicas, shown) => {
+    expect(failure({ replicas })).toContain(`replicas must be a positive integer, got ${shown}. Fix`);
+  });
+
+  test('"got" shows what the caller wrote, never a default nor a password', () => {
+    expect(failure({ credentials: PostgresCredentials.fromPassword('') })).toContain(
+      '[test/Db] PostgresStatefulSet: credentials has an empty password (PostgresCredentials.fromPassword()), got \'\'. Fix: supply a non-empty password');
+    const replication = failure({ replicationCredentials: PostgresCredentials.fromSecretName('repl-secret', { passwordKey: 'REPL' }) });
+    expect(replication).toContain('replicationCredentials only applies to streaming replication, but replicas is 1, '
+      + 'got PostgresCredentials.fromSecretName(\'repl-secret\', { passwordKey: \'REPL\' })');
+    expect(replication).not.toContain('replicator');
+    expect(failure({ replicas: 2, credentials: PostgresCredentials.fromPassword('hunter22') })).not.toContain('hunter22');
+  });
+
+  test('a name generated from the construct path that Kubernetes would refuse says so, and how to fix it', () => {
+    const chart = new Chart(Testing.app(), '1st');
+    new PostgresStatefulSet(chart, 'Db');
+    expect(errorOf(() => synth(chart))).toMatch(
+      /\[1st\/Db\] PostgresStatefulSet: serviceName \(generated from the construct path\) must be a DNS-1035 label: .*, got '1st-db-svc-[0-9a-f]{8}'. Fix: set serviceName/);
+  });
+});
+
+describe('two instances in one app never write the same object', () => {
+  test('the same StatefulSet, Service and Secret names: both construct paths are reported', () => {
+    const app = Testing.app();
+    const a = new Chart(app, 'a');
+    const b = new Chart(app, 'b');
+    const same = { statefulSetName: 'orders', serviceName: 'orders', secretName: 'orders', credentials: PostgresCredentials.fromPassword('x') };
+    new PostgresStatefulSet(a, 'Db', same);
+    new PostgresStatefulSet(b, 'Db', same);
+    const message = errorOf(() => app.synth());
+    for (const [prop, kind] of [['statefulSetName', 'StatefulSet'], ['serviceName', 'Service'], ['secretName', 'Secret']]) {
+      expect(message).toContain(`[a/Db] PostgresStatefulSet: ${prop} names the ${kind} that b/Db writes too, got 'orders'. Fix: give each instance names of its own`);
+      expect(message).toContain(`[b/Db] PostgresStatefulSet: ${prop} names the ${kind} that a/Db writes too, got 'orders'. Fix: give each instance names of its own`);
+    }
+  });
+
+  test('a replicated instance\'s read-write Service and ConfigMap count too; other namespaces do not collide', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop', { namespace: 'shop' });
+    new PostgresStatefulSet(chart, 'Orders', { statefulSetName: 'orders', serviceName: 'orders', replicas: 2 });
+    new PostgresStatefulSet(chart, 'Legacy', { statefulSetName: 'orders-0', serviceName: 'orders-rw' });
+    new PostgresStatefulSet(chart, 'Copy', { statefulSetName: 'orders', serviceName: 'copy', metadata: { namespace: 'elsewhere' } });
+    const message = errorOf(() => app.synth());
+    expect(message).toContain('[shop/Legacy] PostgresStatefulSet: serviceName names the Service in namespace \'shop\' that shop/Orders writes too, got \'orders-rw\'');
+    expect(message).toContain('[shop/Orders] PostgresStatefulSet: readWriteServiceName names the Service in namespace \'shop\' that shop/Legacy writes too, got \'orders-rw\'');
+    expect(message).not.toContain('shop/Copy');
+  });
+});

@@ -110,11 +110,12 @@ describe('probes and shutdown', () => {
     const c = container(manifestOf({ port: 6000, credentials: PostgresCredentials.expectSecret({ username: 'admin' }) }).manifest);
     const isReady = ['pg_isready', '-h', '127.0.0.1', '-p', '6000', '-U', 'admin'];
     expect(c.startupProbe).toEqual({ exec: { command: isReady }, periodSeconds: 1, failureThreshold: 3600, timeoutSeconds: 5 });
-    expect(c.readinessProbe).toEqual({ exec: { command: isReady }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 5 });
+    expect(c.readinessProbe).toEqual({ exec: { command: isReady }, periodSeconds: 1, failureThreshold: 3, timeoutSeconds: 5 });
     expect(c.livenessProbe).toEqual({
-      exec: { command: ['sh', '-c', 'pg_isready -h 127.0.0.1 -p 6000 -U admin; [ $? -le 1 ]'] }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5,
+      exec: { command: ['sh', '-c', '"$@"; [ $? -le 1 ]', 'liveness', ...isReady] }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5,
     });
-    expect(c.lifecycle.preStop.exec.command).toEqual(['pg_ctl', 'stop', '-D', '/var/lib/postgresql/18/docker', '-m', 'fast', '-w', '-t', '60']);
+    // pg_ctl gives up 6 s before the kubelet's SIGKILL at 60 s
+    expect(c.lifecycle.preStop.exec.command).toEqual(['pg_ctl', 'stop', '-D', '/var/lib/postgresql/18/docker', '-m', 'fast', '-w', '-t', '54']);
   });
 
   test('the startup budget is configurable; probes and fast shutdown can be switched off', () => {

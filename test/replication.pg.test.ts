@@ -82,11 +82,11 @@ function pod(spec: Spec, ordinal: number, initOverrides: Env = {}) {
     mainEnv,
     initEnv,
     socketDir: sandbox.mkdir(`run-${ordinal}`),
-    /** Runs the init container to completion. */
-    runInitContainer: () => run(command(spec.init.command), initEnv, { timeoutMs: 60_000 }),
+    /** Runs the init container to completion (its command, then its args, as the kubelet does). */
+    runInitContainer: () => run(command([...spec.init.command, ...(spec.init.args ?? [])]), initEnv, { timeoutMs: 60_000 }),
     /** Starts the init container, which may wait for the primary; `output()` is what it printed so far. */
     startInitContainer: () => {
-      const child = start(command(spec.init.command), initEnv);
+      const child = start(command([...spec.init.command, ...(spec.init.args ?? [])]), initEnv);
       initContainers.push(child);
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -132,7 +132,7 @@ test('pod 0 initialises as the primary, a standby clones it, streams, rejects wr
   // WHEN the primary comes up: initdb runs the replication role script
   const primary = await startPrimary(spec);
   expect(sql(primary.server, 'SELECT rolreplication FROM pg_roles WHERE rolname = \'replicator\'')).toBe('t');
-  expect(fs.readFileSync(path.join(primary.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256$/m);
+  expect(fs.readFileSync(path.join(primary.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256 # postgres-statefulset: standbys$/m);
   expect(primary.server.login('replicator', REPLICATION_PASSWORD).ok).toBe(true); // the Secret's password, checked
   expect(primary.readiness().status).toBe(0);
 
@@ -201,19 +201,24 @@ test('a standby is not ready before it has streamed, and readiness does not flap
   expect(primary.readiness().status).toBe(0);
 }, 120_000);
 
+/** Pod 0's volume, initialised from the one-replica manifest: no replication role, no pg_hba.conf line. */
+function initialisedWithoutReplication(props: PostgresStatefulSetProps = {}) {
+  const chart = Testing.chart();
+  new PostgresStatefulSet(chart, 'Db', {
+    statefulSetName: 'pg', serviceName: 'pg-svc', port: PRIMARY_PORT, dataMountPath: path.join(sandbox.dir, 'pod-0'),
+    credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
+    ...props,
+  });
+  const manifest = synth(chart);
+  const secret = oneOfKind(manifest, 'Secret');
+  const single = { env: containerEnv(container(manifest), { [secret.metadata.name]: secret.stringData }), args: container(manifest).args };
+  initdb(single.env);
+  return single;
+}
+
 test('raising replicas on a running instance: the standby retries its clone until pod 0 restarts on the new template', async () => {
   // GIVEN pod 0 initialised and running from the one-replica manifest: no replication role, no pg_hba.conf line
-  const single = (() => {
-    const chart = Testing.chart();
-    new PostgresStatefulSet(chart, 'Db', {
-      statefulSetName: 'pg', serviceName: 'pg-svc', port: PRIMARY_PORT, dataMountPath: path.join(sandbox.dir, 'pod-0'),
-      credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
-    });
-    const manifest = synth(chart);
-    const secret = oneOfKind(manifest, 'Secret');
-    return { env: containerEnv(container(manifest), { [secret.metadata.name]: secret.stringData }), args: container(manifest).args };
-  })();
-  initdb(single.env);
+  const single = initialisedWithoutReplication();
   const spec = replicated();
   const p0 = pod(spec, 0);
   const old = await Server.start(single.env, p0.socketDir, single.args);
@@ -286,4 +291,61 @@ describe('the init container refuses data directories that would diverge', () =>
     expect(stray.stderr).toContain('holds files but no database; refusing to overwrite them');
     expect(fs.readFileSync(path.join(p2.mainEnv.PGDATA, 'notes.txt'), 'utf-8')).toBe('keep me');
   }, 120_000);
+});
+
+describe('no prop or secret value is ever SQL or shell text', () => {
+  test('the role created on an existing database takes the password byte for byte: quotes, backslashes, dollars and SQL in it create nothing else', async () => {
+    // GIVEN a database initialised without replication, and a replication password full of SQL and shell syntax
+    initialisedWithoutReplication();
+    const password = "x'; CREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e'; --\\ $HOME `id` \"$(id)\" ''";
+    const spec = replicated();
+    const p0 = pod(spec, 0, { POSTGRES_REPLICATION_PASSWORD: password });
+    // WHEN pod 0's init container creates the role
+    const init = p0.runInitContainer();
+    expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
+    expect(init.status).toBe(0);
+    // THEN the role logs in with exactly that password, and nothing else was created
+    const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
+    servers.push(primary);
+    expect(primary.login('replicator', password).ok).toBe(true);
+    expect(primary.login('replicator', password.slice(0, -1)).ok).toBe(false);
+    expect(sql(primary, 'SELECT string_agg(rolname, \',\' ORDER BY rolname) FROM pg_roles WHERE rolname !~ \'^pg_\'')).toBe('postgres,replicator');
+  }, 60_000);
+
+  test.each([
+    ['SQL after a line break', "x\nCREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e';\n"],
+    ['a trailing newline (kubectl create secret --from-file)', 'secret\n'],
+  ])('a replication password with %s is refused with the reason before anything is created', async (_what, password) => {
+    initialisedWithoutReplication();
+    const spec = replicated();
+    const p0 = pod(spec, 0, { POSTGRES_REPLICATION_PASSWORD: password });
+    const init = p0.runInitContainer();
+    expect(init.status).toBe(1);
+    expect(init.stderr).toContain('the replication password holds a line break, which PostgreSQL\'s configuration files cannot hold');
+    expect(init.stderr).toContain('recreate the Secret with --from-literal');
+    const server = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
+    servers.push(server);
+    expect(sql(server, 'SELECT string_agg(rolname, \',\' ORDER BY rolname) FROM pg_roles WHERE rolname !~ \'^pg_\'')).toBe('postgres');
+    // a standby refuses it too, before it clones
+    const standby = pod(spec, 1, { POSTGRES_REPLICATION_PASSWORD: password }).runInitContainer();
+    expect(standby.status).toBe(1);
+    expect(standby.stderr).toContain('holds a line break');
+  }, 60_000);
+
+  test('an upper-case PASSWORD_ENCRYPTION: pg_hba.conf gets the method the server uses, and the primary starts and serves standbys', async () => {
+    // GIVEN a database initialised without replication, with MD5 passwords
+    initialisedWithoutReplication({ parameters: { PASSWORD_ENCRYPTION: 'MD5' } });
+    const spec = replicated({ parameters: { PASSWORD_ENCRYPTION: 'MD5' } });
+    // WHEN pod 0 restarts on the replicated template
+    const p0 = pod(spec, 0);
+    const init = p0.runInitContainer();
+    expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
+    // THEN the line names md5 as PostgreSQL spells it, the primary starts, and a standby clones it
+    expect(fs.readFileSync(path.join(p0.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all md5 # postgres-statefulset: standbys$/m);
+    const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
+    servers.push(primary);
+    expect(sql(primary, 'SELECT rolpassword LIKE \'md5%\' FROM pg_authid WHERE rolname = \'replicator\'')).toBe('t');
+    const cloned = pod(spec, 1).runInitContainer();
+    expect(`${cloned.stdout}${cloned.stderr}`).toContain('cloned: starting as a hot standby');
+  }, 60_000);
 });

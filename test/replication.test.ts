@@ -115,12 +115,35 @@ describe('with more than one replica', () => {
       .toEqual(['postgres', '-c', 'max_connections=300', '-c', 'wal_keep_size=4GB']);
   });
 
-  test('replication logins use scram-sha-256 from PostgreSQL 14, md5 before, or password_encryption', () => {
-    const hba = (props: PostgresStatefulSetProps) => oneOfKind(manifestOf({ ...three, ...props }).manifest, 'ConfigMap').data['initdb-replication.sh']
-      .match(/host replication \$POSTGRES_REPLICATION_USER all ([\w-]+)/)[1];
-    expect(hba({})).toBe('scram-sha-256');
-    expect(hba({ image: 'postgres:13.22' })).toBe('md5');
-    expect(hba({ image: 'postgres:13.22', parameters: { password_encryption: 'scram-sha-256' } })).toBe('scram-sha-256');
+  test('the scripts are the same text for every instance: no prop or secret value is pasted into them', () => {
+    const scripts = (props: PostgresStatefulSetProps) => oneOfKind(manifestOf({ ...three, ...props }).manifest, 'ConfigMap').data;
+    const reference = scripts({});
+    expect(scripts({
+      statefulSetName: 'other', serviceName: 'other-svc', image: 'postgres:13.22', port: 6543,
+      parameters: { password_encryption: 'md5', max_wal_senders: '20' },
+      replicationCredentials: PostgresCredentials.expectSecret({ username: 'standby', passwordKey: 'REPL' }),
+    })).toEqual(reference);
+    // the values reach them through the environment and the arguments instead
+    const { manifest } = manifestOf({ ...three, parameters: { PASSWORD_ENCRYPTION: 'md5' } });
+    const init = podSpec(manifest).initContainers[0];
+    expect(init.args).toEqual(['-c', 'password_encryption=md5', '-c', 'wal_keep_size=1GB']);
+    expect(container(manifest).args).toEqual(['postgres', ...init.args]);
+  });
+
+  test('parameter names are compared without regard to case, as PostgreSQL does', () => {
+    expect(failure({ ...three, replicas: 5, parameters: { MAX_WAL_SENDERS: '2' } })).toContain(
+      'PostgresStatefulSet: replicas needs 6 WAL senders (one per standby, two for a clone), more than max_wal_senders 2, got 5');
+    expect(failure({ parameters: { Shared_Buffers: '1GB', shared_buffers: '2GB' } })).toContain(
+      'PostgresStatefulSet: parameters names the same parameter as \'Shared_Buffers\' (PostgreSQL parameter names are case-insensitive), got \'shared_buffers\'');
+    expect(failure({ parameters: { PORT: '1' } })).toContain('PostgresStatefulSet: parameters is managed by this construct, got \'PORT\'. Fix: set the port prop');
+    const { manifest } = manifestOf({ ...three, parameters: { Wal_Keep_Size: '2GB' } });
+    expect(container(manifest).args).toEqual(['postgres', '-c', 'wal_keep_size=2GB']);
+  });
+
+  test('password_encryption is md5 or scram-sha-256, in any case', () => {
+    expect(failure({ parameters: { password_encryption: 'md5"; touch /tmp/pwned; echo "' } })).toContain(
+      'PostgresStatefulSet: parameters[\'password_encryption\'] must be one of \'scram-sha-256\', \'md5\', got \'md5"; touch /tmp/pwned; echo "\'');
+    expect(() => synth(manifestOf({ ...three, parameters: { password_encryption: 'SCRAM-SHA-256' } }).db.node.scope as Chart)).not.toThrow();
   });
 
   test('the replication password is rendered next to the superuser password with fromPassword', () => {
@@ -154,7 +177,7 @@ describe('with more than one replica', () => {
 describe('invalid combinations are errors', () => {
   test('replication settings with one replica', () => {
     const message = failure({ replicationCredentials: PostgresCredentials.expectSecret({ username: 'standby' }), readOnlyServiceName: 'ro' });
-    expect(message).toContain('PostgresStatefulSet: replicationCredentials only applies to streaming replication, but replicas is 1, got \'standby\'. Fix: remove replicationCredentials, or set replicas to 2 or more');
+    expect(message).toContain('PostgresStatefulSet: replicationCredentials only applies to streaming replication, but replicas is 1, got PostgresCredentials.expectSecret({ username: \'standby\' }). Fix: remove replicationCredentials, or set replicas to 2 or more');
     expect(message).toContain('PostgresStatefulSet: readOnlyServiceName only applies to streaming replication, but replicas is 1');
   });
 

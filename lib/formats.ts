@@ -1,9 +1,7 @@
-// Input checks shared by the constructs of this library (internal, not exported from index.ts).
+// The formats Kubernetes and PostgreSQL accept for names, labels, ports and paths (internal).
 //
 // Each check returns undefined when the value is fine, or the reason it is not,
-// phrased so that it reads after the prop name: "replicas <reason>".
-
-import { IConstruct } from 'constructs';
+// phrased so that it reads after the prop name: "serviceName <reason>".
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -11,59 +9,6 @@ const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-
-/**
- * Collects the problems of one construct, so that all of them are reported together
- * when cdk8s validates the app (before anything is written).
- *
- * The validation is registered on the construct with the first problem only: cdk8s validates
- * the whole app once for every chart it synthesizes, so a validation on every construct of
- * every chart costs time quadratic in the number of charts, for nothing when all is well.
- */
-export class Problems {
-  private readonly _items: string[] = [];
-
-  constructor(private readonly scope: IConstruct, private readonly subject: string) {}
-
-  /**
-   * Records a problem with a prop.
-   *
-   * @param prop  the prop as the caller spelled it
-   * @param value the value received
-   * @param reason what is wrong, read after the prop name ("must be ...")
-   * @param fix    what to do about it
-   */
-  public add(prop: string, value: unknown, reason: string, fix: string): void {
-    if (this._items.length === 0) {
-      this.scope.node.addValidation({ validate: () => [...this._items] });
-    }
-    this._items.push(`${this.subject}: ${prop} ${reason}, got ${show(value)}. Fix: ${fix}`);
-  }
-
-  /** Records a problem with a prop when `reason` is defined. */
-  public check(prop: string, value: unknown, reason: string | undefined, fix: string): void {
-    if (reason !== undefined) {
-      this.add(prop, value, reason, fix);
-    }
-  }
-}
-
-/** Renders a value received from a caller for an error message. */
-export function show(value: unknown): string {
-  if (value === undefined) {
-    return 'undefined';
-  }
-  if (typeof value === 'string') {
-    return `'${value}'`;
-  }
-  if (typeof value === 'object' && value !== null && typeof (value as any).asString === 'function') {
-    return (value as any).asString(); // cdk8s Size
-  }
-  if (typeof value === 'object' && value !== null && typeof (value as any).toHumanString === 'function') {
-    return (value as any).toHumanString(); // cdk8s Duration
-  }
-  return JSON.stringify(value);
-}
 
 /** A name that must be an RFC 1123 DNS label (most object names that end up in a hostname). */
 export function dns1123Label(value: string, maxLength = 63): string | undefined {
@@ -157,4 +102,23 @@ export function samePath(a: string, b: string): boolean {
   const x = pathSegments(a);
   const y = pathSegments(b);
   return !!x && !!y && x.length === y.length && x.every((segment, index) => y[index] === segment);
+}
+
+/** PostgreSQL role and database names that need no quoting anywhere (SQL, pg_hba.conf, connection strings). */
+export function roleName(value: string): string | undefined {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value) ? undefined
+    : 'must be a PostgreSQL name of letters, digits and \'_\' (at most 63), not starting with a digit';
+}
+
+/** A key of a Secret or ConfigMap. */
+export function secretKey(value: string): string | undefined {
+  return /^[-._a-zA-Z0-9]{1,253}$/.test(value) ? undefined : 'must be a Secret key: letters, digits, \'-\', \'_\' and \'.\'';
+}
+
+/** A duration that is a whole number of seconds, at least `min` seconds. */
+export function wholeSeconds(seconds: number, min: number): string | undefined {
+  if (!Number.isInteger(seconds)) {
+    return 'must be a whole number of seconds';
+  }
+  return seconds < min ? `must be at least ${min} second${min === 1 ? '' : 's'}` : undefined;
 }

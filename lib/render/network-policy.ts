@@ -1,0 +1,24 @@
+// Render: the NetworkPolicy that admits only the allowed clients (internal).
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { InstanceSpec } from '../resolve';
+
+/**
+ * A NetworkPolicy that denies every ingress to the pods but the allowed peers' (added with
+ * `admit`); none without `allowedClients`.
+ */
+export function renderNetworkPolicy(scope: Construct, spec: InstanceSpec, pods: kplus.Pods): kplus.NetworkPolicy | undefined {
+  if (spec.allowedClients === undefined) {
+    return undefined;
+  }
+  return new kplus.NetworkPolicy(scope, 'NetworkPolicy', {
+    metadata: { namespace: spec.namespace, labels: spec.labels },
+    selector: pods,
+    ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
+  });
+}
+
+/** Admits a peer to the PostgreSQL port. */
+export function admit(policy: kplus.NetworkPolicy, spec: InstanceSpec, peer: kplus.INetworkPolicyPeer): void {
+  policy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(spec.port)]);
+}

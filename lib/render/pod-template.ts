@@ -1,0 +1,197 @@
+// Render: the pod template of the StatefulSet, from the spec and what features contribute
+// (internal). The PostgreSQL container runs the image's entrypoint with the spec's environment;
+// features (replication, ...) add init containers, environment, parameters, volumes, init
+// scripts and readiness through a PodContribution.
+import * as k8s from '../../imports/k8s';
+import { parameterArgs } from '../parameters';
+import { fastShutdownCommand, isReadyCommand, probes } from '../probes';
+import { InstanceSpec } from '../resolve';
+import { kibibytes, renderResources } from '../resources';
+import { containerSecurityContext, podSecurityContext } from '../security';
+
+/** Where the data volume claim template's volumes are called. */
+export const DATA_VOLUME = 'data';
+/** The image's socket directory. */
+export const SOCKET_DIR = '/var/run/postgresql';
+/** What the image runs when it initialises an empty data directory. */
+export const INITDB_DIR = '/docker-entrypoint-initdb.d';
+/** Where the password file is mounted with `passwordAsFile`. */
+export const PASSWORD_DIR = '/run/secrets/postgresql';
+
+/** What a feature adds to the pod. */
+export interface PodContribution {
+  /** Environment of the PostgreSQL container. */
+  readonly env?: k8s.EnvVar[];
+  /** Server parameters the feature needs; the caller's parameters override them. */
+  readonly parameters?: { [name: string]: string };
+  /** Init containers, run in order before PostgreSQL starts; given what the whole pod runs. */
+  readonly initContainers?: (pod: PodContext) => k8s.Container[];
+  readonly volumes?: k8s.Volume[];
+  /** Mounts of the PostgreSQL container. */
+  readonly volumeMounts?: k8s.VolumeMount[];
+  /** Files for /docker-entrypoint-initdb.d; they run before the caller's init scripts. */
+  readonly initdbFiles?: k8s.VolumeProjection[];
+  /** The readiness command, instead of `pg_isready`. */
+  readonly readinessCommand?: string[];
+}
+
+/** What the pod runs, once every contribution is known. */
+export interface PodContext {
+  /** The `-c name=value` arguments of the server (without `postgres`). */
+  readonly serverArgs: string[];
+}
+
+/** The environment every container of the pod that touches the data directory shares. */
+export function dataEnv(spec: InstanceSpec): k8s.EnvVar[] {
+  return [
+    { name: 'PGDATA', value: spec.storage.pgData },
+    { name: 'PGPORT', value: String(spec.port) },
+  ];
+}
+
+/** The mount of the data volume. */
+export function dataMount(spec: InstanceSpec): k8s.VolumeMount {
+  return { name: DATA_VOLUME, mountPath: spec.storage.mountPath };
+}
+
+/** The writable /tmp of a container with a read-only root filesystem. */
+export function tmpMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+  return spec.security.readOnlyRootFilesystem ? [{ name: 'tmp', mountPath: '/tmp' }] : [];
+}
+
+/** The container security context of every container of the pod. */
+export function containerSecurity(spec: InstanceSpec): k8s.SecurityContext | undefined {
+  if (spec.security.restricted) {
+    return containerSecurityContext(spec.security.readOnlyRootFilesystem);
+  }
+  return spec.security.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : undefined;
+}
+
+/** An init container that runs the instance's image as the PostgreSQL container does (user, security, resources, data volume). */
+export function initContainer(spec: InstanceSpec, container: Omit<k8s.Container, 'image'>): k8s.Container {
+  return {
+    image: spec.image.reference,
+    imagePullPolicy: spec.image.pullPolicy,
+    resources: renderResources(spec.resources),
+    securityContext: containerSecurity(spec),
+    ...container,
+  };
+}
+
+/** The server parameters as `postgres` arguments: the features' defaults, then the caller's. */
+function serverArgs(spec: InstanceSpec, contributions: PodContribution[]): string[] {
+  const parameters = Object.assign({}, ...contributions.map((c) => c.parameters ?? {}), spec.parameters);
+  return parameterArgs(parameters);
+}
+
+/** The pod template. */
+export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribution[]): k8s.PodTemplateSpec {
+  const all = <T>(pick: (c: PodContribution) => T[] | undefined): T[] => contributions.flatMap((c) => pick(c) ?? []);
+  const volumes: k8s.Volume[] = [];
+  const mounts: k8s.VolumeMount[] = [dataMount(spec)];
+  if (spec.security.readOnlyRootFilesystem) {
+    volumes.push({ name: 'run', emptyDir: {} }, { name: 'tmp', emptyDir: {} });
+    mounts.push({ name: 'run', mountPath: SOCKET_DIR }, ...tmpMounts(spec));
+  }
+  if (kibibytes(spec.sharedMemory) > 0) {
+    volumes.push({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(spec.sharedMemory.asString()) } });
+    mounts.push({ name: 'shm', mountPath: '/dev/shm' });
+  }
+  if (spec.passwordAsFile) {
+    volumes.push({
+      name: 'password',
+      secret: { secretName: spec.superuser.secretName, items: [{ key: spec.superuser.passwordKey, path: 'password' }], defaultMode: 0o440 },
+    });
+    mounts.push(...passwordMounts(spec));
+  }
+  volumes.push(...all((c) => c.volumes));
+  mounts.push(...all((c) => c.volumeMounts));
+  const initdbSources = [...all((c) => c.initdbFiles), ...(spec.initScripts ? [{ configMap: { name: spec.initScripts.name } }] : [])];
+  if (initdbSources.length > 0) {
+    volumes.push({ name: 'initdb', projected: { sources: initdbSources } });
+    mounts.push({ name: 'initdb', mountPath: INITDB_DIR, readOnly: true });
+  }
+
+  const args = serverArgs(spec, contributions);
+  const readiness = contributions.map((c) => c.readinessCommand).find((c) => c !== undefined);
+  const probe = spec.probes
+    ? probes(isReadyCommand(spec.port, spec.superuser.username), readiness ?? isReadyCommand(spec.port, spec.superuser.username), spec.probes.startupTimeout)
+    : undefined;
+  const initContainers = contributions.flatMap((c) => c.initContainers?.({ serverArgs: args }) ?? []);
+
+  const container: k8s.Container = {
+    name: spec.containerName,
+    image: spec.image.reference,
+    imagePullPolicy: spec.image.pullPolicy,
+    args: args.length > 0 ? ['postgres', ...args] : undefined,
+    env: [...postgresEnv(spec), ...all((c) => c.env), ...initdbArgsEnv(spec)],
+    ports: [{ name: spec.portName, containerPort: spec.port }],
+    resources: renderResources(spec.resources),
+    startupProbe: probe?.startup,
+    readinessProbe: probe?.readiness,
+    livenessProbe: probe?.liveness,
+    lifecycle: spec.fastShutdown
+      ? { preStop: { exec: { command: fastShutdownCommand(spec.storage.pgData, spec.gracePeriod, spec.security.mayRunAsRoot) } } }
+      : undefined,
+    securityContext: containerSecurity(spec),
+    volumeMounts: mounts,
+  };
+
+  return {
+    metadata: { labels: spec.labels },
+    spec: {
+      terminationGracePeriodSeconds: spec.gracePeriod.toSeconds({ integral: false }),
+      automountServiceAccountToken: spec.security.automountServiceAccountToken,
+      securityContext: podSecurity(spec),
+      affinity: spec.spreadAcrossNodes ? {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{
+            weight: 100,
+            podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: spec.selectorLabels } },
+          }],
+        },
+      } : undefined,
+      initContainers: initContainers.length > 0 ? initContainers : undefined,
+      containers: [container],
+      volumes: volumes.length > 0 ? volumes : undefined,
+    },
+  };
+}
+
+/** The superuser's password, by reference: `POSTGRES_PASSWORD` from the Secret, or `POSTGRES_PASSWORD_FILE`. */
+export function passwordEnv(spec: InstanceSpec): k8s.EnvVar {
+  return spec.passwordAsFile
+    ? { name: 'POSTGRES_PASSWORD_FILE', value: `${PASSWORD_DIR}/password` }
+    : { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: spec.superuser.secretName, key: spec.superuser.passwordKey } } };
+}
+
+/** The mount of the password file, with `passwordAsFile`. */
+export function passwordMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+  return spec.passwordAsFile ? [{ name: 'password', mountPath: PASSWORD_DIR, readOnly: true }] : [];
+}
+
+/** The image's variables: the password by reference, the superuser, the database. */
+function postgresEnv(spec: InstanceSpec): k8s.EnvVar[] {
+  const [pgData, pgPort] = dataEnv(spec);
+  return [
+    passwordEnv(spec),
+    pgData,
+    { name: 'POSTGRES_USER', value: spec.superuser.username },
+    { name: 'POSTGRES_DB', value: spec.databaseName },
+    pgPort,
+  ];
+}
+
+/** `POSTGRES_INITDB_ARGS`, which the image evaluates in its shell (validate.ts allows plain options only). */
+function initdbArgsEnv(spec: InstanceSpec): k8s.EnvVar[] {
+  return spec.initdbArgs.length > 0 ? [{ name: 'POSTGRES_INITDB_ARGS', value: spec.initdbArgs.join(' ') }] : [];
+}
+
+function podSecurity(spec: InstanceSpec): k8s.PodSecurityContext | undefined {
+  const { restricted, runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy } = spec.security;
+  if (restricted) {
+    return podSecurityContext({ runAsUser: runAsUser!, runAsGroup: runAsGroup!, fsGroup: fsGroup!, fsGroupChangePolicy: fsGroupChangePolicy! });
+  }
+  const ids = { runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy };
+  return Object.values(ids).some((v) => v !== undefined) ? ids : undefined;
+}

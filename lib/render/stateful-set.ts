@@ -1,0 +1,34 @@
+// Render: the StatefulSet (internal).
+import { Construct } from 'constructs';
+import * as k8s from '../../imports/k8s';
+import { InstanceSpec } from '../resolve';
+import { DATA_VOLUME } from './pod-template';
+
+/**
+ * The StatefulSet, the construct's default child ('Resource'). It is created after the objects
+ * it needs (Secret, ConfigMap, Services), so that it follows them in the manifest.
+ */
+export function renderStatefulSet(scope: Construct, spec: InstanceSpec, template: k8s.PodTemplateSpec): k8s.KubeStatefulSet {
+  return new k8s.KubeStatefulSet(scope, 'Resource', {
+    metadata: {
+      ...spec.metadata,
+      name: spec.names.statefulSet,
+      labels: { ...spec.metadata?.labels, ...spec.labels },
+    },
+    spec: {
+      serviceName: spec.names.service,
+      replicas: spec.replicas,
+      selector: { matchLabels: spec.selectorLabels },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: spec.storage.whenDeleted, whenScaled: spec.storage.whenScaled },
+      template,
+      volumeClaimTemplates: [{
+        metadata: { name: DATA_VOLUME, labels: spec.selectorLabels },
+        spec: {
+          accessModes: spec.storage.accessModes,
+          storageClassName: spec.storage.className,
+          resources: { requests: { storage: k8s.Quantity.fromString(spec.storage.size.asString()) } },
+        },
+      }],
+    },
+  });
+}
