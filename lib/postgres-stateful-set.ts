@@ -202,10 +202,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     const contributions: PodContribution[] = replication ? [replication.podContribution()] : [];
     this.statefulSet = renderStatefulSet(this, spec, renderPodTemplate(spec, contributions));
     this.podDisruptionBudget = renderDisruptionBudget(this, spec);
-    this.networkPolicy = renderNetworkPolicy(this, spec, this.pods);
-    if (this.networkPolicy && spec.replication) {
-      admit(this.networkPolicy, spec, this.pods); // standbys stream from the primary
-    }
+    this.networkPolicy = renderNetworkPolicy(this, spec);
     for (const peer of spec.allowedClients ?? []) {
       this.allowFrom(peer);
     }
@@ -272,12 +269,6 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
    */
   public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
     connectWorkload(this, workload, options);
-  }
-
-  /** The pods of this database, as a cdk8s-plus selector. */
-  private get pods(): kplus.Pods {
-    const existing = this.node.tryFindChild('Pods') as kplus.Pods | undefined;
-    return existing ?? kplus.Pods.select(this, 'Pods', { labels: this.spec.selectorLabels });
   }
 }
 

@@ -561,3 +561,10 @@ describe('two instances in one app never write the same object', () => {
     expect(message).not.toContain('shop/Copy');
   });
 });
+
+test('an instance with default props is a construct and its two objects, nothing more (every construct costs synth time in every chart)', () => {
+  const chart = Testing.chart();
+  const db = new PostgresStatefulSet(chart, 'Db');
+  expect(db.node.findAll().map((c) => c.node.path)).toEqual(['test/Db', 'test/Db/Service', 'test/Db/Resource']);
+  expect(chart.node.findAll().flatMap((c) => c.node.dependencies)).toEqual([]);
+});

@@ -5,17 +5,23 @@ import { InstanceSpec } from '../resolve';
 
 /**
  * A NetworkPolicy that denies every ingress to the pods but the allowed peers' (added with
- * `admit`); none without `allowedClients`.
+ * `admit`); none without `allowedClients`. With replication, the pods admit each other
+ * (standbys stream from the primary).
  */
-export function renderNetworkPolicy(scope: Construct, spec: InstanceSpec, pods: kplus.Pods): kplus.NetworkPolicy | undefined {
+export function renderNetworkPolicy(scope: Construct, spec: InstanceSpec): kplus.NetworkPolicy | undefined {
   if (spec.allowedClients === undefined) {
     return undefined;
   }
-  return new kplus.NetworkPolicy(scope, 'NetworkPolicy', {
+  const pods = kplus.Pods.select(scope, 'Pods', { labels: spec.selectorLabels });
+  const policy = new kplus.NetworkPolicy(scope, 'NetworkPolicy', {
     metadata: { namespace: spec.namespace, labels: spec.labels },
     selector: pods,
     ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
   });
+  if (spec.replication) {
+    admit(policy, spec, pods);
+  }
+  return policy;
 }
 
 /** Admits a peer to the PostgreSQL port. */
