@@ -14,7 +14,9 @@ import { PodContribution, renderPodTemplate } from './render/pod-template';
 import { renderSecret } from './render/secret';
 import { renderHeadlessService } from './render/services';
 import { renderStatefulSet } from './render/stateful-set';
-import { Replication } from './replication';
+import { dataGuardContribution } from './data-guard';
+import { renderScripts } from './render/scripts';
+import { Replication, replicationContribution } from './replication';
 import { InstanceSpec, resolve } from './resolve';
 import { validate } from './validate';
 
@@ -196,10 +198,13 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     claimNames(this, problems, spec.effectiveNamespace, namedObjects(spec));
 
     // render, in manifest order: what the StatefulSet needs comes before it
+    const contributions: PodContribution[] = [dataGuardContribution(spec), replicationContribution(spec)];
     this.secret = renderSecret(this, spec);
+    renderScripts(this, spec, contributions);
     this.service = renderHeadlessService(this, spec);
-    const replication = spec.replication ? new Replication(this, 'Replication', spec, spec.replication) : undefined;
-    const contributions: PodContribution[] = replication ? [replication.podContribution()] : [];
+    if (spec.replication.services) {
+      new Replication(this, 'Replication', spec, spec.replication.services);
+    }
     this.statefulSet = renderStatefulSet(this, spec, renderPodTemplate(spec, contributions));
     this.podDisruptionBudget = renderDisruptionBudget(this, spec);
     this.networkPolicy = renderNetworkPolicy(this, spec);
@@ -227,11 +232,11 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.serviceDnsName = spec.dns.service;
     this.host = spec.dns.host;
     this.readOnlyHost = spec.dns.readOnlyHost;
-    this.readWriteServiceName = spec.replication?.readWriteService;
-    this.readWriteServiceDnsName = spec.replication?.readWriteDnsName;
-    this.readOnlyServiceName = spec.replication?.readOnlyService;
-    this.readOnlyServiceDnsName = spec.replication?.readOnlyDnsName;
-    this.replicationUsername = spec.replication?.credentials.username;
+    this.readWriteServiceName = spec.replication.services?.readWrite;
+    this.readWriteServiceDnsName = spec.replication.services?.readWriteDnsName;
+    this.readOnlyServiceName = spec.replication.services?.readOnly;
+    this.readOnlyServiceDnsName = spec.replication.services?.readOnlyDnsName;
+    this.replicationUsername = spec.replication.credentials.username;
   }
 
   /** Labels that select this database's pods (a copy). */
@@ -281,11 +286,12 @@ function namedObjects(spec: InstanceSpec): NamedObject[] {
   if (spec.superuser.rendered) {
     objects.push({ kind: 'Secret', name: spec.superuser.secretName, prop: 'secretName' });
   }
-  if (spec.replication) {
+  objects.push({ kind: 'ConfigMap', name: spec.names.scripts, prop: 'statefulSetName' });
+  const services = spec.replication.services;
+  if (services) {
     objects.push(
-      { kind: 'ConfigMap', name: spec.replication.configMapName, prop: 'statefulSetName' },
-      { kind: 'Service', name: spec.replication.readWriteService, prop: 'readWriteServiceName' },
-      { kind: 'Service', name: spec.replication.readOnlyService, prop: 'readOnlyServiceName' },
+      { kind: 'Service', name: services.readWrite, prop: 'readWriteServiceName' },
+      { kind: 'Service', name: services.readOnly, prop: 'readOnlyServiceName' },
     );
   }
   return objects;

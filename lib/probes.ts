@@ -1,7 +1,7 @@
 // Health checks and shutdown of the PostgreSQL container (internal).
 import { Duration } from 'cdk8s';
 import * as k8s from '../imports/k8s';
-import { AS_POSTGRES } from './security';
+import { AS_POSTGRES } from './shell';
 
 /** `pg_isready` over TCP on loopback: exits 0 when the server accepts connections. */
 export function isReadyCommand(port: number, username: string): string[] {
@@ -20,16 +20,15 @@ export function isReadyCommand(port: number, username: string): string[] {
  * kill, say), which can take longer than the probe's minute. It fails on "no response" (2) and
  * "no attempt" (3), when nothing listens.
  */
-export function probes(command: string[], readinessCommand: string[], startupTimeout: Duration) {
+export function probes(commands: { startup: string[]; readiness: string[]; liveness: string[] }, startupTimeout: Duration) {
   const exec = (cmd: string[]) => ({ exec: { command: cmd }, timeoutSeconds: 5 });
   const startup: k8s.Probe = {
-    ...exec(command),
+    ...exec(commands.startup),
     periodSeconds: 1,
     failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds({ integral: false }))),
   };
-  const readiness: k8s.Probe = { ...exec(readinessCommand), periodSeconds: 1, failureThreshold: 3 };
-  // the command as arguments ("$@"), never joined into the shell text
-  const liveness: k8s.Probe = { ...exec(['sh', '-c', '"$@"; [ $? -le 1 ]', 'liveness', ...command]), periodSeconds: 10, failureThreshold: 6 };
+  const readiness: k8s.Probe = { ...exec(commands.readiness), periodSeconds: 1, failureThreshold: 3 };
+  const liveness: k8s.Probe = { ...exec(commands.liveness), periodSeconds: 10, failureThreshold: 6 };
   return { startup, readiness, liveness };
 }
 

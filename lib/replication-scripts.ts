@@ -1,160 +1,165 @@
 // Streaming replication with the official image and no operator (internal): the scripts the
-// pods run, rendered into a ConfigMap. Pod 0 is the primary; every other pod clones it with
-// pg_basebackup and runs as a hot standby.
+// pods run. Pod 0 is the primary; every other pod clones it with pg_basebackup and runs as a hot
+// standby. Every pod carries them whatever `replicas` is, so that raising `replicas` changes
+// nothing in the pod template: the StatefulSet only adds pods, and no pod restarts.
 //
 // The scripts read everything from the container environment:
 //   HOSTNAME                        the pod name, `<statefulset>-<ordinal>` (set by Kubernetes)
 //   PGDATA, PGPORT                  as in the PostgreSQL container
 //   PRIMARY_HOST, PRIMARY_PORT      pod 0 behind the headless Service, `<statefulset>-0.<service>`
 //   POSTGRES_REPLICATION_USER       the replication role
-//   POSTGRES_REPLICATION_PASSWORD   its password, from a Secret
-//   POSTGRES_USER, POSTGRES_PASSWORD[_FILE]  the superuser (role creation, readiness check)
+//   POSTGRES_REPLICATION_PASSWORD   its password, from a Secret (the key may be missing while
+//                                   there is one replica)
+//   POSTGRES_USER, POSTGRES_PASSWORD[_FILE]  the superuser
+// and the server's arguments as "$@" (`postgres -c name=value ...`).
 //
 // No prop or secret value is ever part of a script: the scripts are the same text for every
 // instance, and values reach them as environment variables, psql variables and arguments.
+import { AS_POSTGRES, MAJORS, ORDINAL, SAY_FAIL } from './shell';
 
-import { AS_POSTGRES } from './security';
-
-/** Script keys in the ConfigMap, and where the pods find them. */
-export const SCRIPTS_DIR = '/etc/postgres-statefulset';
-export const INIT_SCRIPT = 'replication-init.sh';
+/** Script keys in the instance's scripts ConfigMap. */
+export const START_SCRIPT = 'replication.sh';
 export const READINESS_SCRIPT = 'readiness.sh';
+export const PROBE_SCRIPT = 'probe.sh';
 export const INITDB_SCRIPT = 'initdb-replication.sh';
 /** Name of the initdb script in /docker-entrypoint-initdb.d: sorts before the user's scripts. */
 export const INITDB_SCRIPT_TARGET = '00-postgres-statefulset-replication.sh';
 
 /**
- * Shell functions shared by the scripts. `replication_role` creates the replication role (or
- * sets its password) through psql variables, so that no value is ever part of the SQL or shell
- * text, against the server on the socket `$PGHOST` names (the image's temporary server at
- * initialisation, the init container's own otherwise), then admits it in pg_hba.conf with the
- * method that server hashes passwords with (`SHOW password_encryption`, from its configuration
- * and the container's `-c` arguments). The keyword `all` does not match replication connections.
+ * The pg_hba.conf line that admits the standbys, for the replication role and the method the
+ * server hashes passwords with, marked as this library's. The keyword `all` does not match
+ * replication connections. `hba_method` takes what `SHOW password_encryption` or
+ * `postgres -C password_encryption` says (`on` is md5 before PostgreSQL 14).
  */
-const ROLE_FUNCTIONS = `HBA_MARK='# postgres-statefulset: standbys'
-hba_line_present() { grep -qF 'postgres-statefulset' "$PGDATA/pg_hba.conf"; }
-superuser_password() {
-  if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then cat "$POSTGRES_PASSWORD_FILE"; else printf '%s' "\${POSTGRES_PASSWORD:-}"; fi
-}
-replication_role() {
-  PGPASSWORD="\${PGPASSWORD:-$(superuser_password)}" psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password \\
-    --username "$POSTGRES_USER" --dbname postgres --port "$PGPORT" \\
-    --set role="$POSTGRES_REPLICATION_USER" --set password="$POSTGRES_REPLICATION_PASSWORD" <<'SQL'
-SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'role')
-\\gexec
-ALTER ROLE :"role" WITH REPLICATION LOGIN PASSWORD :'password';
-SQL
-  method=$(PGPASSWORD="\${PGPASSWORD:-$(superuser_password)}" psql -X -A -t -q --no-password \\
-    --username "$POSTGRES_USER" --dbname postgres --port "$PGPORT" -c 'SHOW password_encryption')
-  case "$method" in md5|scram-sha-256) ;; *) echo "unexpected password_encryption '$method'" >&2; return 1 ;; esac
+const HBA = `HBA_MARK='# postgres-statefulset: standbys'
+hba_present() { grep -q "^host replication $POSTGRES_REPLICATION_USER all [a-z0-9-]* $HBA_MARK\\$" "$PGDATA/pg_hba.conf"; }
+hba_add() {
+  case "$1" in on|md5) method=md5 ;; scram-sha-256) method=scram-sha-256 ;; *) echo "unexpected password_encryption '$1'" >&2; return 1 ;; esac
   printf '\\nhost replication %s all %s %s\\n' "$POSTGRES_REPLICATION_USER" "$method" "$HBA_MARK" >> "$PGDATA/pg_hba.conf"
-}
-`;
+}`;
 
 /**
  * Run by the image's entrypoint when pod 0 initialises an empty data directory, against its
- * socket-only temporary server (started with the container's arguments): creates the
- * replication role, then admits it in pg_hba.conf.
+ * socket-only temporary server (started with the container's arguments): admits the standbys'
+ * role in pg_hba.conf. The role itself is created by the first standby, with the password it has.
  */
-export function initdbScript(): string {
-  return `#!/bin/sh
-# postgres-statefulset: create the replication role on the primary (first initialisation only).
+export const INITDB = `#!/bin/sh
+# postgres-statefulset: admit the standbys in pg_hba.conf (first initialisation only).
 set -eu
-${ROLE_FUNCTIONS}
-replication_role
-echo "postgres-statefulset: created replication role $POSTGRES_REPLICATION_USER"
+${HBA}
+hba_present || hba_add "$(psql -X -A -t -q --no-password --username "$POSTGRES_USER" --dbname postgres --port "$PGPORT" -c 'SHOW password_encryption')"
+echo "postgres-statefulset: pg_hba.conf admits replication connections of $POSTGRES_REPLICATION_USER"
 `;
-}
 
 /**
- * The init container of every pod, run before PostgreSQL starts, with the server's `-c`
- * arguments as its own arguments.
+ * A start step of every pod, before the image's entrypoint.
  *
- * Every pod: refuses a replication password PostgreSQL cannot use (empty, or with a line break,
- * which `kubectl create secret --from-file` keeps from the file: a standby's configuration cannot
- * hold it).
+ * Pod 0 (the primary): with an empty data directory, nothing to do (the image initialises it and
+ * its initdb script admits the standbys). With a database, it refuses a standby's data directory
+ * (pod 0 is always the primary) and makes sure pg_hba.conf admits the replication role, adding the
+ * line with the method `postgres -C password_encryption` gives for the server's arguments when it
+ * is missing (a database initialised by an older version of this library, or a renamed role).
+ * Nothing else: the primary never needs the replication password.
  *
- * Pod 0 (primary): with an empty data directory, nothing to do (the image initialises it and its
- * initdb script creates the role). With a database initialised before replication was enabled,
- * it starts a temporary server on a private socket with the container's arguments, creates the
- * replication role there as the initdb script does, admits it in pg_hba.conf and stops the
- * server, unless the pg_hba.conf line is already there. It refuses a data directory that belongs
- * to a standby.
- *
- * Other pods (standbys): with a standby's data directory, nothing to do (PostgreSQL resumes
- * streaming). With an empty one, it waits until the primary accepts connections, clones it with
- * \`pg_basebackup -R\` into a sibling directory and moves that into place, so that an interrupted
- * clone never looks like a database. A failed clone is retried every 2 s, saying why it may fail:
- * when \`replicas\` is raised on a running instance, the StatefulSet controller creates the new
- * pods before it replaces pod 0, whose old template has no replication role, until pod 0 is
- * restarted; retrying (rather than failing into CrashLoopBackOff) lets the clone start as soon as
- * it is. It refuses a data directory that holds a database which is
- * not a standby (a promoted pod would otherwise serve diverging data) or files but no database.
+ * Other pods (standbys): every start writes the replication password from the Secret into a
+ * password file next to PGDATA (refused when empty or with a line break, which a password file
+ * cannot hold); the standby's primary_conninfo names that file and holds no password, so a
+ * rotated password reaches a standby when it restarts. With a standby's data directory, nothing
+ * else to do (PostgreSQL resumes streaming), but when the primary answers within 2 s, it sets the
+ * role's password to the Secret's (a rotated password reaches the primary when the standbys
+ * restart; a standby never waits for its primary to start). With an empty one, it waits until the primary accepts
+ * connections, then, as the superuser over the network (psql variables only), creates the
+ * replication role or sets its password to the Secret's, and sets WAL retention for standbys
+ * (`wal_keep_size` 1GB, `wal_keep_segments` 64 before 13, unless the server's arguments set it),
+ * and clones the primary with `pg_basebackup -R` into a sibling directory that is moved into
+ * place, so an interrupted clone never looks like a database. A failed clone is retried every
+ * 2 s, saying why. It refuses a data directory holding a database that is not a standby (a
+ * promoted pod would serve diverging data).
  */
-export function initContainerScript(): string {
-  return `#!/bin/sh
+export const START = `#!/bin/sh
 # postgres-statefulset: prepare this pod's data directory for streaming replication.
 set -eu
-ordinal="\${HOSTNAME##*-}"
-say() { echo "replication-init [$HOSTNAME]: $*"; }
-fail() { say "$*" >&2; exit 1; }
+STEP=replication
+${SAY_FAIL}
 ${AS_POSTGRES}
-${ROLE_FUNCTIONS}
-case "$POSTGRES_REPLICATION_PASSWORD" in
-  '') fail "the replication password (POSTGRES_REPLICATION_PASSWORD) is empty: put it in the Secret" ;;
-  *'
-'*) fail "the replication password holds a line break, which PostgreSQL's configuration files cannot hold (a standby keeps it in postgresql.auto.conf); kubectl create secret --from-file keeps a file's trailing newline: recreate the Secret with --from-literal, or from a file without the newline" ;;
-esac
+${MAJORS}
+${HBA}
+${ORDINAL}
+[ "\${1:-}" != postgres ] || shift
 
 if [ "$ordinal" = 0 ]; then
-  if [ ! -s "$PGDATA/PG_VERSION" ]; then
-    say "primary with an empty data directory: the image initialises it and creates the replication role"
-    exit 0
-  fi
+  [ -s "$PGDATA/PG_VERSION" ] || exit 0
   [ ! -e "$PGDATA/standby.signal" ] || fail "pod 0 is the primary, but $PGDATA holds a standby (standby.signal); refusing to start"
-  if hba_line_present; then
-    say "primary: replication role and pg_hba.conf line present"
-    exit 0
-  fi
-  say "primary initialised before replication was enabled: creating the replication role"
-  socket=$(mktemp -d)
-  [ "$(id -u)" != 0 ] || chown postgres "$socket"
-  as_postgres postgres "$@" -c listen_addresses= -c "unix_socket_directories=$socket" &
-  server=$!
-  stop_server() { as_postgres pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true; wait "$server" || true; }
-  trap stop_server EXIT
-  until pg_isready -q -h "$socket" -p "$PGPORT"; do
-    kill -0 "$server" 2>/dev/null || fail "the temporary server stopped (see above)"
-    sleep 0.2
-  done
-  PGHOST="$socket" replication_role || fail "creating the replication role failed (see above)"
-  say "primary: replication role created"
+  hba_present && exit 0
+  hba_add "$(as_postgres postgres -C password_encryption "$@")" || fail "could not read password_encryption from the server's configuration"
+  say "pg_hba.conf now admits replication connections of $POSTGRES_REPLICATION_USER"
   exit 0
 fi
+
+case "\${POSTGRES_REPLICATION_PASSWORD:-}" in
+  '') fail "no replication password: put it into the Secret under the key POSTGRES_REPLICATION_PASSWORD names in the pod spec (the key is optional while there is one replica)" ;;
+  *'
+'*) fail "the replication password holds a line break, which a password file cannot hold; kubectl create secret --from-file keeps a file's trailing newline: recreate the Secret with --from-literal, or from a file without the newline" ;;
+esac
+# the standby's password file, rewritten from the Secret on every start (primary_conninfo names it, and holds no password)
+passfile="\${PGDATA%/}.pgpass"
+escape() { printf '%s' "$1" | sed 's/[\\\\:]/\\\\&/g'; }
+(umask 077 && printf '*:*:*:%s:%s\\n' "$(escape "$POSTGRES_REPLICATION_USER")" "$(escape "$POSTGRES_REPLICATION_PASSWORD")" > "$passfile.tmp")
+mv "$passfile.tmp" "$passfile"
+superuser_password() {
+  if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then cat "$POSTGRES_PASSWORD_FILE"; else printf '%s' "\${POSTGRES_PASSWORD:-}"; fi
+}
+on_primary() {
+  PGPASSWORD="$(superuser_password)" PGCONNECT_TIMEOUT=5 psql -X -v ON_ERROR_STOP=1 -q --no-password \\
+    -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" --username "$POSTGRES_USER" --dbname postgres "$@"
+}
+prepare_primary() {
+  on_primary --set role="$POSTGRES_REPLICATION_USER" --set password="$POSTGRES_REPLICATION_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE %I', :'role') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'role')
+\\gexec
+ALTER ROLE :"role" WITH REPLICATION LOGIN PASSWORD :'password';
+SELECT CASE WHEN current_setting('server_version_num')::int >= 130000 THEN 'wal_keep_size' ELSE 'wal_keep_segments' END AS keep,
+       CASE WHEN current_setting('server_version_num')::int >= 130000 THEN '1GB' ELSE '64' END AS amount \\gset
+SELECT format('ALTER SYSTEM SET %I = %L', :'keep', :'amount')
+  FROM pg_catalog.pg_settings WHERE name = :'keep' AND source IN ('default', 'configuration file') AND setting::bigint = 0
+\\gexec
+SELECT pg_catalog.pg_reload_conf();
+SQL
+}
 
 if [ -s "$PGDATA/PG_VERSION" ]; then
-  [ -e "$PGDATA/standby.signal" ] || fail "$PGDATA holds a database that is not a standby (was it promoted?); rebuild this pod's volume to make it a standby again"
-  say "standby data present: PostgreSQL resumes streaming from $PRIMARY_HOST"
+  [ -e "$PGDATA/standby.signal" ] || fail "$PGDATA holds a database that is not a standby (was it promoted?); rebuild this pod's volume to make it a standby again: kubectl delete pvc <claim of this pod> and the pod"
+  # a rotated password reaches the primary's role when a standby restarts; a standby never waits for the primary to start
+  if pg_isready -q -t 2 -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" && prepare_primary >/dev/null 2>&1; then
+    say "the primary's replication role has the Secret's password"
+  fi
   exit 0
 fi
-if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then
-  fail "$PGDATA holds files but no database; refusing to overwrite them"
-fi
 
-until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER"; do
+until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"; do
   say "waiting for the primary $PRIMARY_HOST:$PRIMARY_PORT to accept connections"
   sleep 2
 done
+until primary_major=$(on_primary -A -t -c "SELECT current_setting('server_version_num')::int / 10000"); do
+  say "could not connect to the primary as $POSTGRES_USER (above); retrying in 2 s: check the superuser password in the Secret"
+  sleep 2
+done
+[ "$primary_major" = "$(image_major)" ] || fail "the primary runs PostgreSQL $primary_major and this pod's image $(image_major): a standby must run the primary's major version"
+until prepare_primary >/dev/null; do
+  say "could not create the replication role on the primary (above); retrying in 2 s"
+  sleep 2
+done
+say "the primary has the replication role $POSTGRES_REPLICATION_USER, with the Secret's password"
+
 clone="\${PGDATA%/}.clone"
 mkdir -p "$(dirname "$clone")"
 say "cloning $PRIMARY_HOST:$PRIMARY_PORT into $PGDATA"
-until rm -rf "$clone" && PGPASSWORD="$POSTGRES_REPLICATION_PASSWORD" pg_basebackup --no-password \\
+until rm -rf "$clone" && PGPASSFILE="$passfile" pg_basebackup --no-password \\
   -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d "application_name=$HOSTNAME" \\
   -D "$clone" -R -X stream -c fast; do
-  say "pg_basebackup failed (above); retrying in 2 s. If the primary refused $POSTGRES_REPLICATION_USER"\\
-" ('no pg_hba.conf entry for replication connection', 'password authentication failed'), pod 0 runs without"\\
-" replication or with another password: after raising replicas on a running instance, restart pod 0 on the"\\
-" new template (kubectl delete pod \${HOSTNAME%-*}-0); otherwise check the replication password in the Secret"
+  say "pg_basebackup failed (above); retrying in 2 s: if the primary refused $POSTGRES_REPLICATION_USER"\\
+" ('no pg_hba.conf entry for replication connection'), pod 0 has not started since this version of the library"\\
+" was applied; if it said 'password authentication failed', check the replication password in the Secret"
   sleep 2
 done
 chmod 700 "$clone"
@@ -162,18 +167,16 @@ if [ -d "$PGDATA" ]; then rmdir "$PGDATA"; fi
 mv "$clone" "$PGDATA"
 say "cloned: starting as a hot standby"
 `;
-}
 
 /**
- * Readiness of a pod of a replicated StatefulSet, run every second: one psql over TCP on
- * loopback (connecting proves the server accepts connections) and shell builtins otherwise.
- * Pod 0 is ready when it is not in recovery. A standby is ready when it is in recovery and has
- * streamed from the primary since PostgreSQL started: a new or restarted standby is not ready
- * before it streams, and a standby whose primary restarts stays ready (it records the server
- * start time it streamed in, next to PGDATA), so readiness does not flap with the connection.
+ * Readiness, run every second: one psql over TCP on loopback (connecting proves the server
+ * accepts connections) and shell builtins otherwise. Pod 0 is ready when it is not in recovery.
+ * A standby is ready when it is in recovery and has streamed from the primary since PostgreSQL
+ * started: a new or restarted standby is not ready before it streams, and a standby whose
+ * primary restarts stays ready (it records the server start time it streamed in, next to
+ * PGDATA), so readiness does not flap with the connection.
  */
-export function readinessScript(): string {
-  return `#!/bin/sh
+export const READINESS = `#!/bin/sh
 # postgres-statefulset: readiness of a primary or hot standby.
 set -u
 if [ -z "\${POSTGRES_PASSWORD:-}" ] && [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then
@@ -202,4 +205,21 @@ fi
 echo "standby has not streamed from the primary since it started (WAL receiver: $receiver)"
 exit 1
 `;
-}
+
+/**
+ * The startup and liveness probes: `pg_isready` over TCP on loopback ("accepting" for startup;
+ * "accepting" or "rejecting", the postmaster answering, for liveness), and either passes while a
+ * standby clones its primary (the clone directory exists), which takes as long as the data takes
+ * to copy and is not a server failing to start.
+ */
+export const PROBE = `#!/bin/sh
+# postgres-statefulset: startup and liveness probes.
+pg_isready -q -h 127.0.0.1 -p "$PGPORT" -U "$POSTGRES_USER"
+status=$?
+[ -d "\${PGDATA%/}.clone" ] && exit 0
+case "$1" in
+  startup) [ "$status" = 0 ] ;;
+  liveness) [ "$status" -le 1 ] ;;
+  *) echo "usage: probe.sh startup|liveness" >&2; exit 2 ;;
+esac
+`;

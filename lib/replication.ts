@@ -1,82 +1,62 @@
-// Streaming replication as an internal construct: it owns the ConfigMap of its scripts and the
-// read-write and read-only Services, and contributes its init container, environment and
-// readiness to the pod template. An instance with one replica creates none of it.
+// Streaming replication (internal). Every pod carries it (scripts, environment, start step,
+// readiness), whatever `replicas` is, so that raising `replicas` changes nothing in the pod
+// template and restarts no pod; with more than one replica, the Replication construct owns the
+// read-write and read-only Services clients use.
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
-import { dataEnv, dataMount, initContainer, passwordEnv, passwordMounts, PodContribution, tmpMounts } from './render/pod-template';
+import { PodContribution } from './render/pod-template';
 import { renderClientService } from './render/services';
 import * as scripts from './replication-scripts';
-import { InstanceSpec, ReplicationSpec } from './resolve';
+import { InstanceSpec, ReplicaServices } from './resolve';
+import { SCRIPTS_DIR } from './shell';
 
-const SCRIPTS_VOLUME = 'replication';
-
+/** The read-write Service (pod 0, the primary) and the read-only one (every Ready pod). */
 export class Replication extends Construct {
-  /** The ConfigMap of the scripts. */
-  public readonly configMap: k8s.KubeConfigMap;
-
-  constructor(scope: Construct, id: string, private readonly spec: InstanceSpec, private readonly replication: ReplicationSpec) {
+  constructor(scope: Construct, id: string, spec: InstanceSpec, services: ReplicaServices) {
     super(scope, id);
-    this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
-      metadata: { name: replication.configMapName, namespace: spec.namespace, labels: spec.labels },
-      data: {
-        [scripts.INIT_SCRIPT]: scripts.initContainerScript(),
-        [scripts.INITDB_SCRIPT]: scripts.initdbScript(),
-        [scripts.READINESS_SCRIPT]: scripts.readinessScript(),
-      },
-    });
-    renderClientService(this, 'ReadWriteService', spec, replication.readWriteService,
+    renderClientService(this, 'ReadWriteService', spec, services.readWrite,
       { ...spec.selectorLabels, 'statefulset.kubernetes.io/pod-name': `${spec.names.statefulSet}-0` });
-    renderClientService(this, 'ReadOnlyService', spec, replication.readOnlyService, spec.selectorLabels);
-  }
-
-  /**
-   * What replication adds to the pod: the replication role's environment, the scripts, the
-   * init container that clones the primary, the initdb script that creates the role, WAL
-   * retention and a role-aware readiness.
-   */
-  public podContribution(): PodContribution {
-    const { spec, replication } = this;
-    const credentials = replication.credentials;
-    const env: k8s.EnvVar[] = [
-      { name: 'POSTGRES_REPLICATION_USER', value: credentials.username },
-      { name: 'POSTGRES_REPLICATION_PASSWORD', valueFrom: { secretKeyRef: { name: credentials.secretName, key: credentials.passwordKey } } },
-    ];
-    const scriptsMount: k8s.VolumeMount = { name: SCRIPTS_VOLUME, mountPath: scripts.SCRIPTS_DIR, readOnly: true };
-    return {
-      env,
-      parameters: walRetention(spec.image.major),
-      volumes: [{ name: SCRIPTS_VOLUME, configMap: { name: this.configMap.name } }],
-      volumeMounts: [scriptsMount],
-      initdbFiles: [{
-        configMap: {
-          name: this.configMap.name,
-          items: [{ key: scripts.INITDB_SCRIPT, path: scripts.INITDB_SCRIPT_TARGET, mode: 0o555 }],
-        },
-      }],
-      readinessCommand: ['sh', `${scripts.SCRIPTS_DIR}/${scripts.READINESS_SCRIPT}`],
-      // Clones the primary into an empty volume before a standby's PostgreSQL starts.
-      initContainers: (pod) => [initContainer(spec, {
-        name: 'replication-init',
-        command: ['sh', `${scripts.SCRIPTS_DIR}/${scripts.INIT_SCRIPT}`],
-        args: pod.serverArgs.length > 0 ? pod.serverArgs : undefined,
-        env: [
-          ...dataEnv(spec),
-          { name: 'PRIMARY_HOST', value: replication.primaryHost },
-          { name: 'PRIMARY_PORT', value: String(spec.port) },
-          ...env,
-          { name: 'POSTGRES_USER', value: spec.superuser.username },
-          passwordEnv(spec),
-        ],
-        volumeMounts: [dataMount(spec), scriptsMount, ...tmpMounts(spec), ...passwordMounts(spec)],
-      })],
-    };
+    renderClientService(this, 'ReadOnlyService', spec, services.readOnly, spec.selectorLabels);
   }
 }
 
 /**
- * WAL the primary keeps for standbys that fall behind or restart (no replication slots, so
- * a standby that is gone for good never fills the primary's disk). Parameters override it.
+ * What replication adds to every pod: the replication role's environment (its password from an
+ * optional Secret key, so that a single instance starts without it), the start step that admits
+ * the standbys on pod 0 or clones the primary on the others, the initdb script, and probes that
+ * know the roles and the clone.
  */
-function walRetention(major: number | undefined): { [name: string]: string } {
-  return major !== undefined && major < 13 ? { wal_keep_segments: '64' } : { wal_keep_size: '1GB' };
+export function replicationContribution(spec: InstanceSpec): PodContribution {
+  const { credentials, primaryHost } = spec.replication;
+  const script = (name: string) => `${SCRIPTS_DIR}/${name}`;
+  const env: k8s.EnvVar[] = [
+    { name: 'POSTGRES_REPLICATION_USER', value: credentials.username },
+    {
+      name: 'POSTGRES_REPLICATION_PASSWORD',
+      valueFrom: { secretKeyRef: { name: credentials.secretName, key: credentials.passwordKey, optional: true } },
+    },
+    { name: 'PRIMARY_HOST', value: primaryHost },
+    { name: 'PRIMARY_PORT', value: String(spec.port) },
+  ];
+  return {
+    env,
+    scripts: {
+      [scripts.START_SCRIPT]: scripts.START,
+      [scripts.INITDB_SCRIPT]: scripts.INITDB,
+      [scripts.READINESS_SCRIPT]: scripts.READINESS,
+      [scripts.PROBE_SCRIPT]: scripts.PROBE,
+    },
+    startSteps: [script(scripts.START_SCRIPT)],
+    initdbFiles: [{
+      configMap: {
+        name: spec.names.scripts,
+        items: [{ key: scripts.INITDB_SCRIPT, path: scripts.INITDB_SCRIPT_TARGET, mode: 0o555 }],
+      },
+    }],
+    probeCommands: {
+      startup: ['sh', script(scripts.PROBE_SCRIPT), 'startup'],
+      readiness: ['sh', script(scripts.READINESS_SCRIPT)],
+      liveness: ['sh', script(scripts.PROBE_SCRIPT), 'liveness'],
+    },
+  };
 }

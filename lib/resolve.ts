@@ -27,6 +27,8 @@ export interface InstanceSpec {
     readonly service: string;
     /** The Secret the superuser password is read from (the construct's own, or a referenced one). */
     readonly secret: string;
+    /** The ConfigMap of the scripts the pods run. */
+    readonly scripts: string;
   };
   /** The caller's metadata for the StatefulSet. */
   readonly metadata?: ApiObjectMetadata;
@@ -103,21 +105,28 @@ export interface InstanceSpec {
   readonly spreadAcrossNodes: boolean;
   /** Peers a NetworkPolicy admits; undefined: no NetworkPolicy. */
   readonly allowedClients?: kplus.INetworkPolicyPeer[];
-  /** Streaming replication; undefined with one replica. */
-  readonly replication?: ReplicationSpec;
+  /**
+   * Streaming replication. Every pod carries it, so that raising `replicas` changes nothing in the
+   * pod template; with one replica it is dormant.
+   */
+  readonly replication: ReplicationSpec;
 }
 
 /** Streaming replication: pod 0 is the primary, the other pods clone it and stream. */
 export interface ReplicationSpec {
   readonly credentials: ResolvedCredentials;
-  /** The ConfigMap of the scripts. */
-  readonly configMapName: string;
-  readonly readWriteService: string;
-  readonly readOnlyService: string;
-  readonly readWriteDnsName: string;
-  readonly readOnlyDnsName: string;
   /** Pod 0 behind the headless Service, as the standbys reach it. */
   readonly primaryHost: string;
+  /** The read-write and read-only Services, with more than one replica. */
+  readonly services?: ReplicaServices;
+}
+
+/** The Services clients of a replicated instance use. */
+export interface ReplicaServices {
+  readonly readWrite: string;
+  readonly readOnly: string;
+  readonly readWriteDnsName: string;
+  readonly readOnlyDnsName: string;
 }
 
 /** Applies every default to the props. */
@@ -143,13 +152,13 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     'app.kubernetes.io/name': 'postgresql',
     'app.kubernetes.io/instance': Names.toLabelValue(scope),
   };
-  const replication = replicas > 1 ? resolveReplication(scope, props, { credentials: superuser, statefulSet, service, dnsName }) : undefined;
+  const replication = resolveReplication(scope, props, { replicas, credentials: superuser, statefulSet, service, dnsName });
   const restricted = props.restrictedSecurityContext ?? true;
   const postgresUid = postgresUserId(reference);
   const multiple = replicas > 1;
 
   return {
-    names: { statefulSet, service, secret: superuser.secretName },
+    names: { statefulSet, service, secret: superuser.secretName, scripts: `${statefulSet}-scripts` },
     metadata: props.metadata,
     namespace: props.metadata?.namespace,
     effectiveNamespace,
@@ -158,8 +167,8 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     dns: {
       clusterDomain,
       service: dnsName(service),
-      host: replication?.readWriteDnsName ?? dnsName(service),
-      readOnlyHost: replication?.readOnlyDnsName ?? dnsName(service),
+      host: replication.services?.readWriteDnsName ?? dnsName(service),
+      readOnlyHost: replication.services?.readOnlyDnsName ?? dnsName(service),
     },
     image: { reference, parsed, invalid, major, postgresUid, pullPolicy: props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT },
     replicas,
@@ -207,29 +216,30 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     gracePeriod: props.terminationGracePeriod ?? Duration.seconds(60),
     fastShutdown: props.fastShutdown ?? true,
     podDisruptionBudget: props.podDisruptionBudget ?? multiple,
-    spreadAcrossNodes: props.spreadAcrossNodes ?? multiple,
+    // preferred anti-affinity is harmless with one pod, and a default that followed replicas would change the pod template
+    spreadAcrossNodes: props.spreadAcrossNodes ?? true,
     allowedClients: props.allowedClients,
     replication,
   };
 }
 
 function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, instance: {
-  credentials: ResolvedCredentials; statefulSet: string; service: string; dnsName: (service: string) => string;
+  replicas: number; credentials: ResolvedCredentials; statefulSet: string; service: string; dnsName: (service: string) => string;
 }): ReplicationSpec {
   // by default, the replication password is another key of the Secret that holds the superuser's
   const credentials = resolveCredentials(props.replicationCredentials ?? PostgresCredentials.expectSecret(), REPLICATION_DEFAULTS,
     instance.credentials.secretName);
-  const readWriteService = props.readWriteServiceName
-    ?? (props.serviceName !== undefined ? `${props.serviceName}-rw` : Names.toDnsLabel(scope, { extra: ['rw'] }));
-  const readOnlyService = props.readOnlyServiceName
-    ?? (props.serviceName !== undefined ? `${props.serviceName}-ro` : Names.toDnsLabel(scope, { extra: ['ro'] }));
   return {
     credentials,
-    configMapName: `${instance.statefulSet}-replication`,
-    readWriteService,
-    readOnlyService,
-    readWriteDnsName: instance.dnsName(readWriteService),
-    readOnlyDnsName: instance.dnsName(readOnlyService),
     primaryHost: `${instance.statefulSet}-0.${instance.service}`,
+    services: instance.replicas > 1 ? resolveReplicaServices(scope, props, instance.dnsName) : undefined,
   };
+}
+
+function resolveReplicaServices(scope: IConstruct, props: PostgresStatefulSetProps, dnsName: (service: string) => string): ReplicaServices {
+  const readWrite = props.readWriteServiceName
+    ?? (props.serviceName !== undefined ? `${props.serviceName}-rw` : Names.toDnsLabel(scope, { extra: ['rw'] }));
+  const readOnly = props.readOnlyServiceName
+    ?? (props.serviceName !== undefined ? `${props.serviceName}-ro` : Names.toDnsLabel(scope, { extra: ['ro'] }));
+  return { readWrite, readOnly, readWriteDnsName: dnsName(readWrite), readOnlyDnsName: dnsName(readOnly) };
 }

@@ -35,11 +35,3 @@ export function containerSecurityContext(readOnlyRootFilesystem: boolean): k8s.S
     seccompProfile: { type: 'RuntimeDefault' },
   };
 }
-
-/**
- * A shell function that runs a command as the image's postgres user: as it is when the
- * container runs as non-root, through the image's own `gosu` (Debian-based) or `su-exec`
- * (Alpine-based) when it runs as root (pg_ctl and postgres refuse to run as root).
- */
-export const AS_POSTGRES = 'as_postgres() { if [ "$(id -u)" != 0 ]; then "$@"; elif command -v gosu >/dev/null 2>&1; then gosu postgres "$@"; '
-  + 'else su-exec postgres "$@"; fi; };';

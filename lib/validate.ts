@@ -44,6 +44,7 @@ const RULES: Rule[] = [
   securityIds,
   resources,
   replicationSettingsNeedReplicas,
+  replicationCredentials,
   replication,
 ];
 
@@ -226,29 +227,22 @@ function resources({ spec, problems }: Context): void {
 }
 
 function replicationSettingsNeedReplicas({ spec, props, problems }: Context): void {
-  if (spec.replication || !(spec.replicas <= 1 || !Number.isInteger(spec.replicas))) {
+  if (spec.replication.services || !(spec.replicas <= 1 || !Number.isInteger(spec.replicas))) {
     return;
   }
-  for (const prop of ['replicationCredentials', 'readWriteServiceName', 'readOnlyServiceName'] as const) {
+  for (const prop of ['readWriteServiceName', 'readOnlyServiceName'] as const) {
     if (props[prop] !== undefined) {
-      problems.add(prop, props[prop], `only applies to streaming replication, but replicas is ${spec.replicas}`,
+      problems.add(prop, props[prop], `names a Service rendered with streaming replication only, but replicas is ${spec.replicas}`,
         `remove ${prop}, or set replicas to 2 or more`);
     }
   }
 }
 
-function replication({ spec, props, problems }: Context): void {
-  const replica = spec.replication;
-  if (!replica) {
-    return;
-  }
-  const major = spec.image.major;
-  if (major !== undefined && major < 12) {
-    problems.add('replicas', spec.replicas, `needs PostgreSQL 12 or later for streaming replication (standby.signal), but the image runs ${major}`,
-      'use a newer image, or one replica');
-  }
+/** The replication role and its password: checked with one replica too, since the pods carry them from the start. */
+function replicationCredentials({ spec, props, problems }: Context): void {
   const given: PostgresCredentials | undefined = props.replicationCredentials;
-  const { username, passwordKey, secretName } = replica.credentials;
+  const credentials = spec.replication.credentials;
+  const { username, passwordKey, secretName } = credentials;
   if (username === spec.superuser.username) {
     problems.add('replicationCredentials username', username, `must not be the superuser '${spec.superuser.username}'`,
       'use a role of its own, such as the default \'replicator\'');
@@ -260,16 +254,28 @@ function replication({ spec, props, problems }: Context): void {
     problems.add('replicationCredentials passwordKey', passwordKey, `is the superuser's password key in Secret '${secretName}'`,
       'give the replication password a key of its own, e.g. POSTGRES_REPLICATION_PASSWORD');
   }
-  if (spec.superuser.rendered && !replica.credentials.rendered && !replica.credentials.referenced) {
-    problems.add('replicationCredentials', given,
-      'must supply a password too, since credentials render the Secret that would hold it',
-      'set replicationCredentials: PostgresCredentials.fromPassword(<password>, { username: \'replicator\' }), or reference another Secret');
-  } else if (replica.credentials.rendered && !spec.superuser.rendered) {
+  if (credentials.rendered && !spec.superuser.rendered) {
     problems.add('replicationCredentials', given,
       'render a password into a Secret, but credentials do not: both passwords go into the construct\'s Secret',
       'use PostgresCredentials.fromPassword() for both, or reference Secrets for both');
-  } else if (replica.credentials.rendered && !replica.credentials.password) {
+  } else if (credentials.rendered && !credentials.password) {
     problems.add('replicationCredentials', given, 'has an empty password', 'supply a non-empty password');
+  } else if (spec.replication.services && spec.superuser.rendered && !credentials.rendered && !credentials.referenced) {
+    problems.add('replicationCredentials', given,
+      'must supply a password too, since credentials render the Secret that would hold it',
+      'set replicationCredentials: PostgresCredentials.fromPassword(<password>, { username: \'replicator\' }), or reference another Secret');
+  }
+}
+
+function replication({ spec, props, problems }: Context): void {
+  const services = spec.replication.services;
+  if (!services) {
+    return;
+  }
+  const major = spec.image.major;
+  if (major !== undefined && major < 12) {
+    problems.add('replicas', spec.replicas, `needs PostgreSQL 12 or later for streaming replication (standby.signal), but the image runs ${major}`,
+      'use a newer image, or one replica');
   }
   const maxWalSenders = integerParameter(spec.parameters, 'max_wal_senders') ?? 10;
   const needed = spec.replicas - 1 + 2;
@@ -278,7 +284,7 @@ function replication({ spec, props, problems }: Context): void {
       `needs ${needed} WAL senders (one per standby, two for a clone), more than max_wal_senders ${maxWalSenders}`,
       `set parameters: { max_wal_senders: '${spec.replicas + 1}' } or more`);
   }
-  for (const [prop, suffix, name] of [['readWriteServiceName', 'rw', replica.readWriteService], ['readOnlyServiceName', 'ro', replica.readOnlyService]] as const) {
+  for (const [prop, suffix, name] of [['readWriteServiceName', 'rw', services.readWrite], ['readOnlyServiceName', 'ro', services.readOnly]] as const) {
     const reason = formats.dns1035Label(name);
     if (reason === undefined) {
       continue;

@@ -17,7 +17,7 @@ describe('defaults', () => {
     const db = new PostgresStatefulSet(chart, 'Db');
     const manifest = synth(chart);
     // THEN
-    expect(manifest.map((o) => o.kind).sort()).toEqual(['Service', 'StatefulSet']);
+    expect(manifest.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'Service', 'StatefulSet']); // the ConfigMap of the pods' scripts
     const sts = oneOfKind(manifest, 'StatefulSet');
     expect(sts.spec.replicas).toBe(1);
     expect(sts.spec.serviceName).toBe(db.serviceName);
@@ -325,7 +325,7 @@ test('two instances in one chart share no names and select only their own pods',
   // THEN
   const names = manifest.map((o) => `${o.kind}/${o.metadata.name}`);
   expect(new Set(names).size).toBe(names.length);
-  expect(manifest).toHaveLength(6);
+  expect(manifest).toHaveLength(8);
   const [stsA, stsB] = [a.statefulSetName, b.statefulSetName].map((n) => oneOfKind(manifest, 'StatefulSet', n));
   const matches = (selector: any, labels: any) => Object.entries(selector).every(([k, v]) => labels[k] === v);
   expect(matches(stsA.spec.selector.matchLabels, stsB.spec.template.metadata.labels)).toBe(false);
@@ -519,10 +519,10 @@ describe('bad input that would otherwise synthesize', () => {
   test('"got" shows what the caller wrote, never a default nor a password', () => {
     expect(failure({ credentials: PostgresCredentials.fromPassword('') })).toContain(
       '[test/Db] PostgresStatefulSet: credentials has an empty password (PostgresCredentials.fromPassword()), got \'\'. Fix: supply a non-empty password');
-    const replication = failure({ replicationCredentials: PostgresCredentials.fromSecretName('repl-secret', { passwordKey: 'REPL' }) });
-    expect(replication).toContain('replicationCredentials only applies to streaming replication, but replicas is 1, '
-      + 'got PostgresCredentials.fromSecretName(\'repl-secret\', { passwordKey: \'REPL\' })');
+    const replication = failure({ credentials: PostgresCredentials.fromPassword('super'), replicationCredentials: PostgresCredentials.fromPassword('', { passwordKey: 'REPL' }) });
+    expect(replication).toContain('replicationCredentials has an empty password, got PostgresCredentials.fromPassword(\'\', { passwordKey: \'REPL\' })');
     expect(replication).not.toContain('replicator');
+    expect(replication).not.toContain('super');
     expect(failure({ replicas: 2, credentials: PostgresCredentials.fromPassword('hunter22') })).not.toContain('hunter22');
   });
 
@@ -562,9 +562,9 @@ describe('two instances in one app never write the same object', () => {
   });
 });
 
-test('an instance with default props is a construct and its two objects, nothing more (every construct costs synth time in every chart)', () => {
+test('an instance with default props is a construct and its three objects, nothing more (every construct costs synth time in every chart)', () => {
   const chart = Testing.chart();
   const db = new PostgresStatefulSet(chart, 'Db');
-  expect(db.node.findAll().map((c) => c.node.path)).toEqual(['test/Db', 'test/Db/Service', 'test/Db/Resource']);
+  expect(db.node.findAll().map((c) => c.node.path)).toEqual(['test/Db', 'test/Db/Scripts', 'test/Db/Service', 'test/Db/Resource']);
   expect(chart.node.findAll().flatMap((c) => c.node.dependencies)).toEqual([]);
 });

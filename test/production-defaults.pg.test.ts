@@ -6,6 +6,7 @@ import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { containerEnv, freePorts, initdb, IS_ROOT, killGroup, PG_BIN, run, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
+import { SimulatedPod } from './pg/pod';
 import { container, oneOfKind, synth } from './util';
 
 const PASSWORD = 'tes6Aev8';
@@ -55,46 +56,65 @@ async function startFromManifest(props: PostgresStatefulSetProps = {}) {
 }
 
 describe('probes', () => {
-  test('the startup, readiness and liveness commands exit 0 against a running server and non-zero against a stopped one', async () => {
-    const { container: c, env, server } = await startFromManifest();
-    const commands: string[][] = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((probe) => probe.exec.command);
-    const isReady = ['pg_isready', '-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin'];
-    expect(commands.slice(0, 2)).toEqual([isReady, isReady]);
-    expect(commands[2]).toEqual(['sh', '-c', '"$@"; [ $? -le 1 ]', 'liveness', ...isReady]);
+  /** The instance as one pod, its volume in the sandbox, booted as the image would. */
+  async function bootPod(props: PostgresStatefulSetProps = {}) {
+    const s = synthesize(props);
+    const p = new SimulatedPod({ objects: s.manifest, secrets: s.secrets }, { ordinal: 0, sandbox });
+    expect(p.runStartSteps().status).toBe(0);
+    const { server } = await p.boot();
+    servers.push(server);
+    return { ...s, pod: p, server };
+  }
 
-    for (const command of commands) {
-      const result = run(command, env);
-      expect(`${command.join(' ')} -> ${result.status}: ${result.stdout}`).toBe(`${command.join(' ')} -> 0: 127.0.0.1:${PORT} - accepting connections\n`);
+  test('the startup, readiness and liveness probes pass against a running server and fail against a stopped one', async () => {
+    const { pod: p, server } = await bootPod();
+    const kinds = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
+    for (const kind of kinds) {
+      expect(`${kind} -> ${p.probe(kind).status}`).toBe(`${kind} -> 0`);
     }
 
-    runOk(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w'], env);
+    runOk(['pg_ctl', 'stop', '-D', p.pgData, '-m', 'fast', '-w'], p.env);
     await server.waitForExit();
-    for (const command of commands) {
-      const result = run(command, env);
-      expect(`${command.join(' ')} -> ${result.status === 0 ? 'passes' : 'fails'}: ${result.stdout}`)
-        .toBe(`${command.join(' ')} -> fails: 127.0.0.1:${PORT} - no response\n`);
+    for (const kind of kinds) {
+      const result = p.probe(kind);
+      expect(`${kind} -> ${result.status === 0 ? 'passes' : 'fails'}`).toBe(`${kind} -> fails`);
     }
+    expect(p.probe('readinessProbe').stdout).toContain('not accepting connections');
   }, 60_000);
 
   test('a server that answers but rejects connections (as in crash recovery) is not live-killed, nor ready', async () => {
     // GIVEN a server that answers "rejecting connections": in recovery without hot standby, as
     // during crash recovery after a backend crash
-    const { container: c, env, server } = await startFromManifest();
-    runOk(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w'], env);
+    const { pod: p, server } = await bootPod();
+    runOk(['pg_ctl', 'stop', '-D', p.pgData, '-m', 'fast', '-w'], p.env);
     await server.waitForExit();
-    fs.writeFileSync(path.join(env.PGDATA, 'standby.signal'), '');
-    const recovering = start([...(c.args ?? ['postgres']), '-c', 'hot_standby=off', '-c', `unix_socket_directories=${sandbox.mkdir('run-r')}`,
-      '-c', 'listen_addresses=127.0.0.1'], env);
+    fs.writeFileSync(path.join(p.pgData, 'standby.signal'), '');
+    const recovering = start([...p.args, '-c', 'hot_standby=off', '-c', `unix_socket_directories=${sandbox.mkdir('run-r')}`,
+      '-c', 'listen_addresses=127.0.0.1'], p.env);
     try {
-      await waitFor('the server to reject connections', () => run(c.startupProbe.exec.command, env).status === 1);
-      // THEN liveness passes, readiness (and startup) fail
-      expect(run(c.livenessProbe.exec.command, env).status).toBe(0);
-      expect(run(c.readinessProbe.exec.command, env).stdout).toContain('rejecting connections');
-      expect(run(c.readinessProbe.exec.command, env).status).not.toBe(0);
+      await waitFor('the server to reject connections', () => run(['pg_isready', '-h', '127.0.0.1', '-p', p.env.PGPORT], p.env).status === 1);
+      // THEN liveness passes, readiness and startup fail
+      expect(p.probe('livenessProbe').status).toBe(0);
+      expect(p.probe('startupProbe').status).not.toBe(0);
+      const readiness = p.probe('readinessProbe');
+      expect(readiness.stdout).toContain('the database system is not accepting connections');
+      expect(readiness.status).not.toBe(0);
     } finally {
       await killGroup(recovering);
     }
   }, 60_000);
+
+  test('while a standby clones its primary (the clone directory exists), startup and liveness pass and readiness fails', async () => {
+    const s = synthesize({});
+    const p = new SimulatedPod({ objects: s.manifest, secrets: s.secrets }, { ordinal: 1, sandbox });
+    fs.mkdirSync(`${p.pgData}.clone`, { recursive: true });
+    expect(p.probe('startupProbe').status).toBe(0);
+    expect(p.probe('livenessProbe').status).toBe(0);
+    expect(p.probe('readinessProbe').status).not.toBe(0);
+    fs.rmSync(`${p.pgData}.clone`, { recursive: true });
+    expect(p.probe('startupProbe').status).not.toBe(0);
+    expect(p.probe('livenessProbe').status).not.toBe(0);
+  });
 
   test('the startup probe allows an hour for initdb and crash recovery, checking every second', () => {
     const { container: c } = synthesize({});

@@ -1,20 +1,14 @@
 // Streaming replication, proven against a real PostgreSQL: the scripts and commands come from
-// the synthesized manifests (the ConfigMap, the init container, the probes) and run as the
-// kubelet would run them, with each "pod" on loopback.
-//
-// Stand-ins for what Kubernetes provides, and nothing else:
-// - HOSTNAME is the pod name, as the kubelet sets it;
-// - PRIMARY_HOST (`<statefulset>-0.<service>`, resolved by cluster DNS) is 127.0.0.1;
-// - every pod has its own volume, so PGDATA differs per pod;
-// - pods share one loopback here, so pods other than 0 listen on a port of their own (PGPORT);
-//   they still reach the primary on the manifest's port (PRIMARY_PORT).
-import { ChildProcess } from 'child_process';
+// the synthesized manifests (the scripts ConfigMap, the container's command and start steps, the
+// probes) and run as the kubelet would run them, with each "pod" on loopback (see pg/pod.ts for
+// the stand-ins).
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, Env, freePorts, initdb, killGroup, run, runInitScripts, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
-import { container, oneOfKind, synth } from './util';
+import { PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { freePorts, killGroup, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
+import { Manifest, Running, SimulatedPod } from './pg/pod';
+import { oneOfKind, synth } from './util';
 
 let PRIMARY_PORT: number;
 let STANDBY_PORTS: number[];
@@ -22,19 +16,19 @@ beforeAll(async () => {
   [PRIMARY_PORT, ...STANDBY_PORTS] = await freePorts(3);
 });
 const SUPERUSER_PASSWORD = 'tes6Aev8';
-const REPLICATION_PASSWORD = "r3pl'ic\"ate $now";
+const REPLICATION_PASSWORD = "r3pl'ic\"ate $now: \\ ok";
 
 let sandbox: Sandbox;
 let servers: Server[];
-let initContainers: ChildProcess[];
+let running: Running[];
 beforeEach(() => {
   sandbox = new Sandbox('repl-');
   servers = [];
-  initContainers = [];
+  running = [];
 });
 afterEach(async () => {
-  for (const child of initContainers) {
-    await killGroup(child); // one that still waits or retries when a test fails
+  for (const r of running) {
+    await killGroup(r.child); // a standby that still waits or retries when a test fails
   }
   for (const server of servers) {
     await server.kill();
@@ -42,310 +36,303 @@ afterEach(async () => {
   sandbox.cleanup();
 });
 
-/** The manifest of a replicated StatefulSet, and what the pods would see of it. */
-function replicated(props: PostgresStatefulSetProps = {}) {
+/** The manifest of an instance of `replicas` pods, and the Secret the pods read. */
+function instance(props: PostgresStatefulSetProps = {}, replicationPassword: string | undefined = REPLICATION_PASSWORD): Manifest & { db: PostgresStatefulSet } {
   const chart = Testing.chart();
   const db = new PostgresStatefulSet(chart, 'Db', {
-    statefulSetName: 'pg', serviceName: 'pg-svc', replicas: 3, port: PRIMARY_PORT,
-    dataMountPath: path.join(sandbox.dir, 'pod-0'),
-    credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
-    replicationCredentials: PostgresCredentials.fromPassword(REPLICATION_PASSWORD, { username: 'replicator', passwordKey: 'POSTGRES_REPLICATION_PASSWORD' }),
+    statefulSetName: 'pg', serviceName: 'pg-svc', replicas: 3, port: PRIMARY_PORT, dataMountPath: '/data',
+    secretName: 'pg-secret',
     ...props,
   });
-  const manifest = synth(chart);
-  const secret = oneOfKind(manifest, 'Secret');
-  const secrets = { [secret.metadata.name]: secret.stringData };
-  const sts = oneOfKind(manifest, 'StatefulSet');
-  const main = container(manifest);
-  const init = sts.spec.template.spec.initContainers[0];
-  const scripts = oneOfKind(manifest, 'ConfigMap', 'pg-replication').data;
-  const scriptsMount = init.volumeMounts.find((m: any) => m.name === 'replication').mountPath;
-  const initdbSource = sts.spec.template.spec.volumes.find((v: any) => v.name === 'initdb').projected.sources[0].configMap;
-  return { db, manifest, main, init, scripts, scriptsMount, initdbSource, secrets };
+  const objects = synth(chart);
+  const secret = { POSTGRES_PASSWORD: SUPERUSER_PASSWORD, ...(replicationPassword !== undefined ? { POSTGRES_REPLICATION_PASSWORD: replicationPassword } : {}) };
+  return { db, objects, secrets: { 'pg-secret': secret } };
 }
 
-type Spec = ReturnType<typeof replicated>;
+/** Pod `ordinal` of an instance; pods other than 0 listen on a port of their own. */
+function pod(manifest: Manifest, ordinal: number, env = {}) {
+  return new SimulatedPod(manifest, { ordinal, sandbox, port: ordinal === 0 ? PRIMARY_PORT : STANDBY_PORTS[ordinal - 1], env });
+}
 
-/** What pod `ordinal` sees: its env (with the stand-ins above) and a way to run a mounted script. */
-function pod(spec: Spec, ordinal: number, initOverrides: Env = {}) {
-  const pgData = ordinal === 0 ? containerEnv(spec.main, spec.secrets).PGDATA : path.join(sandbox.mkdir(`pod-${ordinal}`), 'pgdata');
-  const overrides: Env = { HOSTNAME: `pg-${ordinal}`, PGDATA: pgData, ...(ordinal === 0 ? {} : { PGPORT: String(STANDBY_PORTS[ordinal - 1]) }) };
-  const mainEnv = { ...containerEnv(spec.main, spec.secrets), ...overrides };
-  const initEnv = { ...containerEnv(spec.init, spec.secrets), ...overrides, PRIMARY_HOST: '127.0.0.1', ...initOverrides };
-  const scriptsDir = sandbox.mkdir('scripts');
-  for (const [name, content] of Object.entries(spec.scripts)) {
-    fs.writeFileSync(path.join(scriptsDir, name), content as string);
+/** Runs a pod's container: its start steps, then what the image's entrypoint does. */
+async function boot(p: SimulatedPod) {
+  const steps = p.runStartSteps();
+  if (steps.status !== 0) {
+    throw new Error(`the start steps of ${p.name} failed:\n${steps.stdout}\n${steps.stderr}`);
   }
-  /** A container command, with the ConfigMap mount point mapped to where the files are here. */
-  const command = (argv: string[]) => argv.map((a) => a.startsWith(`${spec.scriptsMount}/`) ? path.join(scriptsDir, a.slice(spec.scriptsMount.length + 1)) : a);
-  return {
-    mainEnv,
-    initEnv,
-    socketDir: sandbox.mkdir(`run-${ordinal}`),
-    /** Runs the init container to completion (its command, then its args, as the kubelet does). */
-    runInitContainer: () => run(command([...spec.init.command, ...(spec.init.args ?? [])]), initEnv, { timeoutMs: 60_000 }),
-    /** Starts the init container, which may wait for the primary; `output()` is what it printed so far. */
-    startInitContainer: () => {
-      const child = start(command([...spec.init.command, ...(spec.init.args ?? [])]), initEnv);
-      initContainers.push(child);
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      return { child, exit, output: () => output };
-    },
-    readiness: () => run(command(spec.main.readinessProbe.exec.command), mainEnv),
-  };
+  const { server, initOutput } = await p.boot();
+  servers.push(server);
+  return { server, initOutput, steps: `${steps.stdout}${steps.stderr}` };
 }
 
-/** Brings up pod 0 as the image would: init container, initdb with the initdb.d scripts, postgres. */
-async function startPrimary(spec: Spec) {
-  const p0 = pod(spec, 0);
-  const init = p0.runInitContainer();
-  expect(init.stdout).toContain('primary with an empty data directory');
-  expect(init.status).toBe(0);
-  initdb(p0.mainEnv);
-  const item = spec.initdbSource.items[0];
-  const output = runInitScripts(p0.mainEnv, p0.socketDir, [{ name: item.path, content: spec.scripts[item.key], mode: item.mode }]);
-  expect(output).toContain('created replication role replicator');
-  const server = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
-  servers.push(server);
-  return { ...p0, server };
-}
-
-async function startStandby(spec: Spec, ordinal: number, p = pod(spec, ordinal)) {
-  const server = await Server.start(p.mainEnv, p.socketDir, spec.main.args);
-  servers.push(server);
-  return { ...p, server };
+/** Starts a standby's start steps in the background (it may wait for its primary). */
+function startSteps(p: SimulatedPod): Running {
+  const r = p.startStartSteps();
+  running.push(r);
+  return r;
 }
 
 const sql = (server: Server, query: string) => server.sql(query, 'postgres', SUPERUSER_PASSWORD, 'postgres');
+const roles = (server: Server) => sql(server, 'SELECT string_agg(rolname, \',\' ORDER BY rolname) FROM pg_roles WHERE rolname !~ \'^pg_\'');
 
-test('pod 0 initialises as the primary, a standby clones it, streams, rejects writes, and resumes after a restart', async () => {
-  const spec = replicated();
+/** Whether a query succeeds yet (a standby that has not replayed a table throws). */
+function tryCount(server: Server, query: string): string | undefined {
+  try {
+    return sql(server, query);
+  } catch {
+    return undefined;
+  }
+}
 
-  // GIVEN the standby's init container, started before the primary exists: it waits
-  const p1 = pod(spec, 1);
-  const cloning = p1.startInitContainer();
+test('pod 0 initialises as the primary, a standby creates the replication role, clones it, streams, rejects writes, and resumes after a restart', async () => {
+  const manifest = instance();
+  const p0 = pod(manifest, 0);
+  const p1 = pod(manifest, 1);
+
+  // GIVEN the standby's container, started before the primary exists: it waits
+  const cloning = startSteps(p1);
   await waitFor('the standby to wait for the primary', () => cloning.output().includes(`waiting for the primary 127.0.0.1:${PRIMARY_PORT}`));
 
-  // WHEN the primary comes up: initdb runs the replication role script
-  const primary = await startPrimary(spec);
-  expect(sql(primary.server, 'SELECT rolreplication FROM pg_roles WHERE rolname = \'replicator\'')).toBe('t');
-  expect(fs.readFileSync(path.join(primary.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256 # postgres-statefulset: standbys$/m);
-  expect(primary.server.login('replicator', REPLICATION_PASSWORD).ok).toBe(true); // the Secret's password, checked
-  expect(primary.readiness().status).toBe(0);
+  // WHEN the primary comes up: initdb admits the standbys in pg_hba.conf (the role comes from the first standby)
+  const primary = await boot(p0);
+  expect(primary.initOutput).toContain('pg_hba.conf admits replication connections of replicator');
+  expect(fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256 # postgres-statefulset: standbys$/m);
+  expect(p0.probe('readinessProbe').status).toBe(0);
 
-  // THEN the standby clones it into its empty volume, as a standby
+  // THEN the standby creates the role with the Secret's password, clones the primary into its empty volume, as a standby
   expect(await cloning.exit).toBe(0);
+  expect(cloning.output()).toContain('the primary has the replication role replicator, with the Secret\'s password');
   expect(cloning.output()).toContain('cloned: starting as a hot standby');
   expect(cloning.output()).not.toContain('pg_basebackup failed');
-  expect(fs.existsSync(path.join(p1.mainEnv.PGDATA, 'standby.signal'))).toBe(true);
-  expect(fs.existsSync(`${p1.mainEnv.PGDATA}.clone`)).toBe(false);
-  expect(fs.statSync(p1.mainEnv.PGDATA).mode & 0o777).toBe(0o700);
+  expect(primary.server.login('replicator', REPLICATION_PASSWORD).ok).toBe(true);
+  expect(sql(primary.server, 'SHOW wal_keep_size')).toBe('1GB'); // WAL kept for standbys that fall behind
+  expect(fs.existsSync(path.join(p1.pgData, 'standby.signal'))).toBe(true);
+  expect(fs.existsSync(`${p1.pgData}.clone`)).toBe(false);
+  expect(fs.statSync(p1.pgData).mode & 0o777).toBe(0o700);
+  // the standby's connection names its password file; no password is stored in its configuration
+  const autoConf = fs.readFileSync(path.join(p1.pgData, 'postgresql.auto.conf'), 'utf-8');
+  expect(autoConf).toContain(`passfile=''${p1.pgData}.pgpass''`);
+  expect(autoConf).not.toContain('password=');
+  expect(fs.statSync(`${p1.pgData}.pgpass`).mode & 0o777).toBe(0o600);
 
   // AND it starts as a hot standby that streams from the primary
-  const standby = await startStandby(spec, 1, p1);
+  const standby = await p1.boot();
+  servers.push(standby.server);
   await waitFor('the standby to stream', () => sql(primary.server, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
   expect(sql(primary.server, 'SELECT application_name FROM pg_stat_replication')).toBe('pg-1');
-  await waitFor('the standby to be ready', () => standby.readiness().status === 0);
+  await waitFor('the standby to be ready', () => p1.probe('readinessProbe').status === 0);
 
   // a row written on the primary is read on the standby
   sql(primary.server, 'CREATE TABLE company (id int PRIMARY KEY, name text NOT NULL); INSERT INTO company VALUES (1, \'anynines GmbH\')');
-  await waitFor('the row to reach the standby', () => sql(standby.server, 'SELECT count(*) FROM company WHERE id = 1') === '1');
+  await waitFor('the row to reach the standby', () => tryCount(standby.server, 'SELECT count(*) FROM company WHERE id = 1') === '1');
   expect(sql(standby.server, 'SELECT name FROM company')).toBe('anynines GmbH');
 
   // the standby rejects writes
-  const write = run(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', 'INSERT INTO company VALUES (2, \'x\')'], { ...standby.mainEnv, PGPASSWORD: SUPERUSER_PASSWORD });
+  const write = run(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', 'INSERT INTO company VALUES (2, \'x\')'], { ...p1.env, PGPASSWORD: SUPERUSER_PASSWORD });
   expect(write.status).not.toBe(0);
   expect(write.stderr).toContain('cannot execute INSERT in a read-only transaction');
 
   // a restarted standby keeps its data and resumes streaming
-  runOk(['pg_ctl', 'stop', '-D', standby.mainEnv.PGDATA, '-m', 'fast', '-w'], standby.mainEnv);
+  runOk(['pg_ctl', 'stop', '-D', p1.pgData, '-m', 'fast', '-w'], p1.env);
   await standby.server.waitForExit();
-  const reinit = p1.runInitContainer();
-  expect(reinit.stdout).toContain('standby data present');
-  expect(reinit.status).toBe(0);
-  const restarted = await startStandby(spec, 1, p1);
+  const restarted = await boot(p1);
+  expect(restarted.steps).not.toContain('cloning');
   expect(restarted.server.log).not.toMatch(/entering standby mode[\s\S]*database system was not properly shut down/);
   sql(primary.server, 'INSERT INTO company VALUES (2, \'written while the standby restarted\')');
-  await waitFor('the standby to catch up', () => sql(restarted.server, 'SELECT count(*) FROM company') === '2');
-  await waitFor('the standby to be ready again', () => restarted.readiness().status === 0);
+  await waitFor('the standby to catch up', () => tryCount(restarted.server, 'SELECT count(*) FROM company') === '2');
+  await waitFor('the standby to be ready again', () => p1.probe('readinessProbe').status === 0);
+}, 120_000);
+
+test('raising replicas changes nothing in the pod template: pod 0 of one replica serves standbys without a restart', async () => {
+  // GIVEN pod 0 of the one-replica instance, running, with the replication password not even in the Secret yet
+  const single = instance({ replicas: 1 }, undefined);
+  const three = instance({ replicas: 3 });
+  const sts = (m: Manifest) => oneOfKind(m.objects, 'StatefulSet');
+  expect(sts(single).spec.template).toEqual(sts(three).spec.template);
+  const p0 = pod(single, 0);
+  const primary = await boot(p0);
+  sql(primary.server, 'CREATE TABLE keep (id int); INSERT INTO keep VALUES (42)');
+
+  // WHEN replicas is raised (and the password put into the Secret): the StatefulSet only adds pods
+  const p1 = pod(three, 1);
+  const standby = await boot(p1);
+  // THEN the new pod clones the running primary and streams; the primary never restarted
+  await waitFor('the standby to be ready', () => p1.probe('readinessProbe').status === 0);
+  expect(sql(standby.server, 'SELECT id FROM keep')).toBe('42');
+  expect(primary.server.exited).toBe(false);
+
+  // AND scaling down and up again: the standby's retained volume resumes streaming
+  runOk(['pg_ctl', 'stop', '-D', p1.pgData, '-m', 'fast', '-w'], p1.env);
+  await standby.server.waitForExit();
+  sql(primary.server, 'INSERT INTO keep VALUES (43)');
+  const back = await boot(pod(three, 1));
+  await waitFor('the standby to catch up', () => tryCount(back.server, 'SELECT count(*) FROM keep') === '2');
 }, 120_000);
 
 test('a standby is not ready before it has streamed, and readiness does not flap while the primary restarts', async () => {
-  const spec = replicated();
-  const primary = await startPrimary(spec);
-  const p1 = pod(spec, 1);
-  expect(p1.runInitContainer().status).toBe(0);
+  const manifest = instance();
+  const p0 = pod(manifest, 0);
+  const p1 = pod(manifest, 1);
+  const primary = await boot(p0);
+  expect(p1.runStartSteps().status).toBe(0); // cloned
 
   // the primary goes away before the standby's first start
-  runOk(['pg_ctl', 'stop', '-D', primary.mainEnv.PGDATA, '-m', 'fast', '-w'], primary.mainEnv);
+  runOk(['pg_ctl', 'stop', '-D', p0.pgData, '-m', 'fast', '-w'], p0.env);
   await primary.server.waitForExit();
-  const standby = await startStandby(spec, 1, p1);
-  const notYet = standby.readiness();
+  const standby = await p1.boot();
+  servers.push(standby.server);
+  const notYet = p1.probe('readinessProbe');
   expect(notYet.status).toBe(1);
   expect(notYet.stdout).toContain('standby has not streamed from the primary since it started');
+  expect(p1.probe('livenessProbe').status).toBe(0);
 
   // once it streams it is ready, and stays ready while the primary restarts
-  const back = await Server.start(primary.mainEnv, primary.socketDir, spec.main.args);
+  const back = await Server.start(p0.env, p0.socketDir, p0.args);
   servers.push(back);
-  await waitFor('the standby to be ready', () => standby.readiness().status === 0);
-  runOk(['pg_ctl', 'stop', '-D', primary.mainEnv.PGDATA, '-m', 'fast', '-w'], primary.mainEnv);
+  await waitFor('the standby to be ready', () => p1.probe('readinessProbe').status === 0);
+  runOk(['pg_ctl', 'stop', '-D', p0.pgData, '-m', 'fast', '-w'], p0.env);
   await back.waitForExit();
-  expect(standby.readiness().status).toBe(0);
+  expect(p1.probe('readinessProbe').status).toBe(0);
 
   // pod 0's readiness is its own: a primary, not in recovery
-  const again = await Server.start(primary.mainEnv, primary.socketDir, spec.main.args);
+  const again = await Server.start(p0.env, p0.socketDir, p0.args);
   servers.push(again);
-  expect(primary.readiness().status).toBe(0);
+  expect(p0.probe('readinessProbe').status).toBe(0);
 }, 120_000);
 
-/** Pod 0's volume, initialised from the one-replica manifest: no replication role, no pg_hba.conf line. */
-function initialisedWithoutReplication(props: PostgresStatefulSetProps = {}) {
-  const chart = Testing.chart();
-  new PostgresStatefulSet(chart, 'Db', {
-    statefulSetName: 'pg', serviceName: 'pg-svc', port: PRIMARY_PORT, dataMountPath: path.join(sandbox.dir, 'pod-0'),
-    credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
-    ...props,
-  });
-  const manifest = synth(chart);
-  const secret = oneOfKind(manifest, 'Secret');
-  const single = { env: containerEnv(container(manifest), { [secret.metadata.name]: secret.stringData }), args: container(manifest).args };
-  initdb(single.env);
-  return single;
-}
-
-test('raising replicas on a running instance: the standby retries its clone until pod 0 restarts on the new template', async () => {
-  // GIVEN pod 0 initialised and running from the one-replica manifest: no replication role, no pg_hba.conf line
-  const single = initialisedWithoutReplication();
-  const spec = replicated();
-  const p0 = pod(spec, 0);
-  const old = await Server.start(single.env, p0.socketDir, single.args);
-  servers.push(old);
-
-  // WHEN replicas is raised: the StatefulSet controller creates pod 1 (new template) before it replaces pod 0
-  const p1 = pod(spec, 1);
-  const cloning = p1.startInitContainer();
-  // THEN pod 1's clone is refused, and it retries, saying what to do
+test('a database initialised by an older version of the library (no pg_hba.conf line): pod 0 adds the line when it restarts, without starting a server', async () => {
+  // GIVEN pod 0's volume, initialised without the line, and a standby that cannot clone it yet
+  const manifest = instance();
+  const p0 = pod(manifest, 0);
+  const old = await p0.boot(); // the entrypoint alone: no start steps, so no line
+  servers.push(old.server);
+  fs.writeFileSync(path.join(p0.pgData, 'pg_hba.conf'), fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8').replace(/^host replication .*$/m, ''));
+  runOk(['pg_ctl', 'reload', '-D', p0.pgData], p0.env);
+  const p1 = pod(manifest, 1);
+  const cloning = startSteps(p1);
   await waitFor('the clone to be refused', () => /pg_basebackup failed[\s\S]*pg_basebackup failed/.test(cloning.output()), 30_000);
   expect(cloning.output()).toContain('no pg_hba.conf entry for replication connection');
-  expect(cloning.output()).toContain('kubectl delete pod pg-0');
-  expect(fs.existsSync(p1.mainEnv.PGDATA) && fs.readdirSync(p1.mainEnv.PGDATA).length > 0).toBe(false);
+  expect(cloning.output()).toContain('pod 0 has not started since this version of the library was applied');
 
-  // WHEN pod 0 restarts on the new template (kubectl delete pod pg-0): its init container creates the role
-  runOk(['pg_ctl', 'stop', '-D', p0.mainEnv.PGDATA, '-m', 'fast', '-w'], p0.mainEnv);
-  await old.waitForExit();
-  const init = p0.runInitContainer();
-  expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
-  expect(init.status).toBe(0);
-  expect(p0.runInitContainer().stdout).toContain('replication role and pg_hba.conf line present');
-  const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
-  servers.push(primary);
-  expect(primary.login('replicator', REPLICATION_PASSWORD).ok).toBe(true);
+  // WHEN pod 0 restarts on the current template
+  runOk(['pg_ctl', 'stop', '-D', p0.pgData, '-m', 'fast', '-w'], p0.env);
+  await old.server.waitForExit();
+  const primary = await boot(p0);
+  expect(primary.steps).toContain('pg_hba.conf now admits replication connections of replicator');
+  expect(primary.server.log.match(/database system is ready to accept connections/g)).toHaveLength(1); // no temporary server
 
-  // THEN pod 1's next attempt clones it, and it streams
+  // THEN the standby's next attempt clones it
   expect(await cloning.exit).toBe(0);
   expect(cloning.output()).toContain('cloned: starting as a hot standby');
-  const standby = await startStandby(spec, 1, p1);
-  await waitFor('the standby to be ready', () => standby.readiness().status === 0);
+  expect((await boot(p1)).server.exited).toBe(false);
 }, 120_000);
 
-test('a standby with the wrong replication password is refused, and says so while it retries', async () => {
-  const spec = replicated();
-  await startPrimary(spec);
-  const p1 = pod(spec, 1, { POSTGRES_REPLICATION_PASSWORD: 'not-the-secret' });
-  const cloning = p1.startInitContainer();
-  await waitFor('the clone to be refused', () => cloning.output().includes('retrying in 2 s'), 30_000);
-  expect(cloning.output()).toContain('password authentication failed for user "replicator"');
-  expect(fs.existsSync(p1.mainEnv.PGDATA) && fs.readdirSync(p1.mainEnv.PGDATA).length > 0).toBe(false);
+test('a rotated replication password reaches the role and a standby\'s password file when the standby restarts', async () => {
+  const manifest = instance();
+  const p0 = pod(manifest, 0);
+  const primary = await boot(p0);
+  const first = await boot(pod(manifest, 1));
+  await waitFor('the standby to stream', () => sql(primary.server, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
+  runOk(['pg_ctl', 'stop', '-D', first.server.env.PGDATA, '-m', 'fast', '-w'], first.server.env);
+  await first.server.waitForExit();
+
+  // WHEN the Secret holds a new password and the standby restarts
+  const rotated = 'n3w-passw0rd';
+  const p1 = pod({ ...manifest, secrets: { 'pg-secret': { ...manifest.secrets['pg-secret'], POSTGRES_REPLICATION_PASSWORD: rotated } } }, 1);
+  const restarted = await boot(p1);
+  // THEN it streams again with the new password, which the primary's role now has
+  await waitFor('the standby to stream again', () => sql(primary.server, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
+  expect(fs.readFileSync(`${p1.pgData}.pgpass`, 'utf-8')).toBe('*:*:*:replicator:n3w-passw0rd\n');
+  expect(restarted.server.exited).toBe(false);
+  expect(primary.server.login('replicator', rotated).ok).toBe(true);
+  expect(primary.server.login('replicator', REPLICATION_PASSWORD).ok).toBe(false);
+}, 120_000);
+
+test('a standby with a wrong superuser password cannot prepare the primary, and says so while it retries', async () => {
+  const manifest = instance();
+  await boot(pod(manifest, 0));
+  const p1 = pod(manifest, 1, { POSTGRES_PASSWORD: 'not-the-secret' });
+  const cloning = startSteps(p1);
+  await waitFor('the connection to be refused', () => cloning.output().includes('retrying in 2 s'), 30_000);
+  expect(cloning.output()).toContain('password authentication failed for user "postgres"');
+  expect(cloning.output()).toContain('check the superuser password in the Secret');
+  expect(fs.existsSync(p1.pgData) && fs.readdirSync(p1.pgData).length > 0).toBe(false);
 }, 60_000);
 
-describe('the init container refuses data directories that would diverge', () => {
+describe('data directories that would diverge are refused', () => {
   test('pod 0 holding a standby, a standby holding a promoted database, or a volume of stray files', async () => {
-    const spec = replicated();
-    const primary = await startPrimary(spec);
-    const p1 = pod(spec, 1);
-    expect(p1.runInitContainer().status).toBe(0);
+    const manifest = instance();
+    const p0 = pod(manifest, 0);
+    const primary = await boot(p0);
+    const p1 = pod(manifest, 1);
+    expect(p1.runStartSteps().status).toBe(0);
 
     // a standby whose data directory is no longer a standby's (promoted)
-    fs.rmSync(path.join(p1.mainEnv.PGDATA, 'standby.signal'));
-    const promoted = p1.runInitContainer();
+    fs.rmSync(path.join(p1.pgData, 'standby.signal'));
+    const promoted = p1.runStartSteps();
     expect(promoted.status).toBe(1);
     expect(promoted.stderr).toContain('holds a database that is not a standby (was it promoted?)');
 
     // pod 0 holding a standby's data directory
-    runOk(['pg_ctl', 'stop', '-D', primary.mainEnv.PGDATA, '-m', 'fast', '-w'], primary.mainEnv);
+    runOk(['pg_ctl', 'stop', '-D', p0.pgData, '-m', 'fast', '-w'], p0.env);
     await primary.server.waitForExit();
-    fs.writeFileSync(path.join(primary.mainEnv.PGDATA, 'standby.signal'), '');
-    const p0 = pod(spec, 0).runInitContainer();
-    expect(p0.status).toBe(1);
-    expect(p0.stderr).toContain('pod 0 is the primary, but');
+    fs.writeFileSync(path.join(p0.pgData, 'standby.signal'), '');
+    const standbyAt0 = p0.runStartSteps();
+    expect(standbyAt0.status).toBe(1);
+    expect(standbyAt0.stderr).toContain('pod 0 is the primary, but');
 
-    // a standby volume with files but no database
-    const p2 = pod(spec, 2);
-    fs.mkdirSync(p2.mainEnv.PGDATA, { recursive: true });
-    fs.writeFileSync(path.join(p2.mainEnv.PGDATA, 'notes.txt'), 'keep me');
-    const stray = p2.runInitContainer();
+    // a volume with files but no database
+    const p2 = pod(manifest, 2);
+    fs.mkdirSync(p2.pgData, { recursive: true });
+    fs.writeFileSync(path.join(p2.pgData, 'notes.txt'), 'keep me');
+    const stray = p2.runStartSteps();
     expect(stray.status).toBe(1);
-    expect(stray.stderr).toContain('holds files but no database; refusing to overwrite them');
-    expect(fs.readFileSync(path.join(p2.mainEnv.PGDATA, 'notes.txt'), 'utf-8')).toBe('keep me');
+    expect(stray.stderr).toContain('holds files but no database (no PG_VERSION)');
+    expect(fs.readFileSync(path.join(p2.pgData, 'notes.txt'), 'utf-8')).toBe('keep me');
   }, 120_000);
 });
 
 describe('no prop or secret value is ever SQL or shell text', () => {
-  test('the role created on an existing database takes the password byte for byte: quotes, backslashes, dollars and SQL in it create nothing else', async () => {
-    // GIVEN a database initialised without replication, and a replication password full of SQL and shell syntax
-    initialisedWithoutReplication();
-    const password = "x'; CREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e'; --\\ $HOME `id` \"$(id)\" ''";
-    const spec = replicated();
-    const p0 = pod(spec, 0, { POSTGRES_REPLICATION_PASSWORD: password });
-    // WHEN pod 0's init container creates the role
-    const init = p0.runInitContainer();
-    expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
-    expect(init.status).toBe(0);
-    // THEN the role logs in with exactly that password, and nothing else was created
-    const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
-    servers.push(primary);
-    expect(primary.login('replicator', password).ok).toBe(true);
-    expect(primary.login('replicator', password.slice(0, -1)).ok).toBe(false);
-    expect(sql(primary, 'SELECT string_agg(rolname, \',\' ORDER BY rolname) FROM pg_roles WHERE rolname !~ \'^pg_\'')).toBe('postgres,replicator');
+  test('the role takes the password byte for byte: quotes, backslashes, colons, dollars and SQL in it create nothing else', async () => {
+    const password = "x'; CREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e'; --\\ $HOME `id` \"$(id)\" '' a:b";
+    const manifest = instance({}, password);
+    const primary = await boot(pod(manifest, 0));
+    const p1 = pod(manifest, 1);
+    const standby = await boot(p1);
+    expect(standby.steps).toContain('cloned: starting as a hot standby');
+    expect(primary.server.login('replicator', password).ok).toBe(true);
+    expect(primary.server.login('replicator', password.slice(0, -1)).ok).toBe(false);
+    expect(roles(primary.server)).toBe('postgres,replicator');
+    await waitFor('the standby to stream with that password', () => sql(primary.server, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
   }, 60_000);
 
   test.each([
     ['SQL after a line break', "x\nCREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e';\n"],
     ['a trailing newline (kubectl create secret --from-file)', 'secret\n'],
   ])('a replication password with %s is refused with the reason before anything is created', async (_what, password) => {
-    initialisedWithoutReplication();
-    const spec = replicated();
-    const p0 = pod(spec, 0, { POSTGRES_REPLICATION_PASSWORD: password });
-    const init = p0.runInitContainer();
-    expect(init.status).toBe(1);
-    expect(init.stderr).toContain('the replication password holds a line break, which PostgreSQL\'s configuration files cannot hold');
-    expect(init.stderr).toContain('recreate the Secret with --from-literal');
-    const server = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
-    servers.push(server);
-    expect(sql(server, 'SELECT string_agg(rolname, \',\' ORDER BY rolname) FROM pg_roles WHERE rolname !~ \'^pg_\'')).toBe('postgres');
-    // a standby refuses it too, before it clones
-    const standby = pod(spec, 1, { POSTGRES_REPLICATION_PASSWORD: password }).runInitContainer();
-    expect(standby.status).toBe(1);
-    expect(standby.stderr).toContain('holds a line break');
+    const manifest = instance({}, password);
+    const primary = await boot(pod(manifest, 0));
+    const refused = pod(manifest, 1).runStartSteps();
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('the replication password holds a line break, which a password file cannot hold');
+    expect(refused.stderr).toContain('recreate the Secret with --from-literal');
+    expect(roles(primary.server)).toBe('postgres');
   }, 60_000);
 
-  test('an upper-case PASSWORD_ENCRYPTION: pg_hba.conf gets the method the server uses, and the primary starts and serves standbys', async () => {
-    // GIVEN a database initialised without replication, with MD5 passwords
-    initialisedWithoutReplication({ parameters: { PASSWORD_ENCRYPTION: 'MD5' } });
-    const spec = replicated({ parameters: { PASSWORD_ENCRYPTION: 'MD5' } });
-    // WHEN pod 0 restarts on the replicated template
-    const p0 = pod(spec, 0);
-    const init = p0.runInitContainer();
-    expect(`${init.stdout}${init.stderr}`).toContain('primary: replication role created');
-    // THEN the line names md5 as PostgreSQL spells it, the primary starts, and a standby clones it
-    expect(fs.readFileSync(path.join(p0.mainEnv.PGDATA, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all md5 # postgres-statefulset: standbys$/m);
-    const primary = await Server.start(p0.mainEnv, p0.socketDir, spec.main.args);
-    servers.push(primary);
-    expect(sql(primary, 'SELECT rolpassword LIKE \'md5%\' FROM pg_authid WHERE rolname = \'replicator\'')).toBe('t');
-    const cloned = pod(spec, 1).runInitContainer();
-    expect(`${cloned.stdout}${cloned.stderr}`).toContain('cloned: starting as a hot standby');
+  test('an upper-case PASSWORD_ENCRYPTION: pg_hba.conf gets the method the server uses, and standbys log in', async () => {
+    // GIVEN a database of MD5 passwords initialised without the line (by an older version of the library)
+    const manifest = instance({ parameters: { PASSWORD_ENCRYPTION: 'MD5' } });
+    const p0 = pod(manifest, 0);
+    const old = await p0.boot();
+    fs.writeFileSync(path.join(p0.pgData, 'pg_hba.conf'), fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8').replace(/^host replication .*$/m, ''));
+    runOk(['pg_ctl', 'stop', '-D', p0.pgData, '-m', 'fast', '-w'], p0.env);
+    await old.server.waitForExit();
+    // WHEN pod 0 restarts: the line names md5 as PostgreSQL spells it, and the primary starts
+    const primary = await boot(p0);
+    expect(fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all md5 # postgres-statefulset: standbys$/m);
+    // THEN a standby creates the role (hashed with md5) and clones
+    const standby = await boot(pod(manifest, 1));
+    expect(standby.steps).toContain('cloned: starting as a hot standby');
+    expect(sql(primary.server, 'SELECT rolpassword LIKE \'md5%\' FROM pg_authid WHERE rolname = \'replicator\'')).toBe('t');
   }, 60_000);
 });

@@ -20,15 +20,19 @@ function failure(props: PostgresStatefulSetProps): string {
 
 const three: PostgresStatefulSetProps = { statefulSetName: 'pg', serviceName: 'pg-svc', replicas: 3 };
 
-test('one replica renders no replication objects at all', () => {
+test('one replica renders no replication Services, PodDisruptionBudget or published unready addresses, and a pod template that is the same as with three', () => {
   const { db, manifest } = manifestOf({ statefulSetName: 'pg', serviceName: 'pg-svc' });
-  expect(manifest.map((o) => o.kind).sort()).toEqual(['Service', 'StatefulSet']);
-  const spec = podSpec(manifest);
-  expect(spec.initContainers).toBeUndefined();
-  expect(JSON.stringify(manifest)).not.toMatch(/REPLICATION|replication|publishNotReadyAddresses|wal_keep/);
-  expect(container(manifest).readinessProbe.exec.command[0]).toBe('pg_isready');
-  expect([db.readWriteServiceName, db.readOnlyServiceName, db.replicationUsername]).toEqual([undefined, undefined, undefined]);
+  expect(manifest.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['ConfigMap/pg-scripts', 'Service/pg-svc', 'StatefulSet/pg']);
+  expect(oneOfKind(manifest, 'Service').spec.publishNotReadyAddresses).toBeUndefined();
+  expect([db.readWriteServiceName, db.readOnlyServiceName]).toEqual([undefined, undefined]);
+  expect(db.replicationUsername).toBe('replicator');
   expect(db.host).toBe(db.serviceDnsName);
+  // raising replicas changes only spec.replicas of the StatefulSet: no pod restarts, no rollout that could wait on new pods
+  const sts = (m: any[]) => oneOfKind(m, 'StatefulSet');
+  const scaled = manifestOf(three).manifest;
+  expect(sts(scaled).spec.template).toEqual(sts(manifest).spec.template);
+  expect({ ...sts(scaled).spec, replicas: 1 }).toEqual(sts(manifest).spec);
+  expect(oneOfKind(scaled, 'ConfigMap')).toEqual(oneOfKind(manifest, 'ConfigMap'));
 });
 
 describe('with more than one replica', () => {
@@ -68,49 +72,50 @@ describe('with more than one replica', () => {
     expect([db.readWriteServiceName, db.readOnlyServiceName]).toEqual(['orders-primary', 'orders-replicas']);
   });
 
-  test('an init container with the same image, user and security context clones the primary', () => {
+  test('no init container: every pod runs the data guard, then the replication step, before the image\'s entrypoint, in its PostgreSQL container', () => {
     const { manifest } = manifestOf({ ...three, image: 'postgres:17.6' });
-    const spec = podSpec(manifest);
-    const [init] = spec.initContainers;
+    expect(podSpec(manifest).initContainers).toBeUndefined();
     const main = container(manifest);
-    expect(init.name).toBe('replication-init');
-    expect(init.image).toBe('postgres:17.6');
-    expect(init.securityContext).toEqual(main.securityContext);
-    expect(init.command).toEqual(['sh', '/etc/postgres-statefulset/replication-init.sh']);
-    expect(envVar(init, 'PRIMARY_HOST').value).toBe('pg-0.pg-svc');
-    expect(envVar(init, 'PRIMARY_PORT').value).toBe('5432');
-    expect(envVar(init, 'PGDATA').value).toBe(envVar(main, 'PGDATA').value);
-    expect(envVar(init, 'POSTGRES_REPLICATION_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'test-db-secret-c8a070be', key: 'POSTGRES_REPLICATION_PASSWORD' });
-    expect(init.volumeMounts).toContainEqual(main.volumeMounts.find((m: any) => m.name === 'data'));
+    expect(main.command).toEqual(['sh', '-c', expect.stringContaining('exec docker-entrypoint.sh "$@"'), 'postgres-statefulset-start']);
+    expect(main.args).toEqual(['postgres']);
+    expect(envVar(main, 'POSTGRES_STATEFULSET_START_STEPS').value).toBe('/etc/postgres-statefulset/data-guard.sh:/etc/postgres-statefulset/replication.sh');
+    expect(envVar(main, 'PRIMARY_HOST').value).toBe('pg-0.pg-svc');
+    expect(envVar(main, 'PRIMARY_PORT').value).toBe('5432');
+    // the replication password's key may be missing while there is one replica: the standbys refuse to start without it, saying so
+    expect(envVar(main, 'POSTGRES_REPLICATION_PASSWORD').valueFrom.secretKeyRef)
+      .toEqual({ name: 'test-db-secret-c8a070be', key: 'POSTGRES_REPLICATION_PASSWORD', optional: true });
+    expect(main.terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
 
-  test('the scripts live in a ConfigMap; pod 0 runs the role script at initdb; readiness runs the readiness script', () => {
+  test('the scripts live in a ConfigMap; pod 0 runs the pg_hba.conf script at initdb; the probes run the probe scripts', () => {
     const { manifest } = manifestOf(three);
-    const scripts = oneOfKind(manifest, 'ConfigMap', 'pg-replication');
-    expect(Object.keys(scripts.data).sort()).toEqual(['initdb-replication.sh', 'readiness.sh', 'replication-init.sh']);
+    const scripts = oneOfKind(manifest, 'ConfigMap', 'pg-scripts');
+    expect(Object.keys(scripts.data).sort()).toEqual(['data-guard.sh', 'initdb-replication.sh', 'probe.sh', 'readiness.sh', 'replication.sh']);
     const volumes = podSpec(manifest).volumes;
     expect(volumes).toContainEqual({
       name: 'initdb',
-      projected: { sources: [{ configMap: { name: 'pg-replication', items: [{ key: 'initdb-replication.sh', path: '00-postgres-statefulset-replication.sh', mode: 0o555 }] } }] },
+      projected: { sources: [{ configMap: { name: 'pg-scripts', items: [{ key: 'initdb-replication.sh', path: '00-postgres-statefulset-replication.sh', mode: 0o555 }] } }] },
     });
-    expect(volumes).toContainEqual({ name: 'replication', configMap: { name: 'pg-replication' } });
+    expect(volumes).toContainEqual({ name: 'scripts', configMap: { name: 'pg-scripts' } });
     const main = container(manifest);
+    expect(main.volumeMounts).toContainEqual({ name: 'scripts', mountPath: '/etc/postgres-statefulset', readOnly: true });
+    expect(main.startupProbe.exec.command).toEqual(['sh', '/etc/postgres-statefulset/probe.sh', 'startup']);
     expect(main.readinessProbe.exec.command).toEqual(['sh', '/etc/postgres-statefulset/readiness.sh']);
-    expect(main.startupProbe.exec.command[0]).toBe('pg_isready');
+    expect(main.livenessProbe.exec.command).toEqual(['sh', '/etc/postgres-statefulset/probe.sh', 'liveness']);
     expect(envVar(main, 'POSTGRES_REPLICATION_USER').value).toBe('replicator');
   });
 
-  test('user init scripts run after the replication role script', () => {
+  test('user init scripts run after the pg_hba.conf script', () => {
     const chart = Testing.chart();
     const mine = new kplus.ConfigMap(chart, 'Init', { data: { '10-schema.sql': 'CREATE TABLE t (id int);' } });
     new PostgresStatefulSet(chart, 'Db', { replicas: 2, initScripts: mine });
     const sources = podSpec(synth(chart)).volumes.find((v: any) => v.name === 'initdb').projected.sources;
-    expect(sources.map((s: any) => s.configMap.name)).toEqual(['test-db-c8a070be-replication', mine.name]);
+    expect(sources.map((s: any) => s.configMap.name)).toEqual(['test-db-c8a070be-scripts', mine.name]);
   });
 
-  test('the primary keeps 1GB of WAL for standbys that fall behind (wal_keep_segments before 13); parameters override it', () => {
-    expect(container(manifestOf(three).manifest).args).toEqual(['postgres', '-c', 'wal_keep_size=1GB']);
-    expect(container(manifestOf({ ...three, image: 'postgres:12.22' }).manifest).args).toEqual(['postgres', '-c', 'wal_keep_segments=64']);
+  test('WAL retention for standbys is set on the primary by the first standby, not in the pod template; parameters override it', () => {
+    expect(container(manifestOf(three).manifest).args).toEqual(['postgres']);
+    expect(oneOfKind(manifestOf(three).manifest, 'ConfigMap').data['replication.sh']).toContain('ALTER SYSTEM SET %I = %L');
     expect(container(manifestOf({ ...three, parameters: { wal_keep_size: '4GB', max_connections: '300' } }).manifest).args)
       .toEqual(['postgres', '-c', 'max_connections=300', '-c', 'wal_keep_size=4GB']);
   });
@@ -125,9 +130,7 @@ describe('with more than one replica', () => {
     })).toEqual(reference);
     // the values reach them through the environment and the arguments instead
     const { manifest } = manifestOf({ ...three, parameters: { PASSWORD_ENCRYPTION: 'md5' } });
-    const init = podSpec(manifest).initContainers[0];
-    expect(init.args).toEqual(['-c', 'password_encryption=md5', '-c', 'wal_keep_size=1GB']);
-    expect(container(manifest).args).toEqual(['postgres', ...init.args]);
+    expect(container(manifest).args).toEqual(['postgres', '-c', 'password_encryption=md5']);
   });
 
   test('parameter names are compared without regard to case, as PostgreSQL does', () => {
@@ -157,7 +160,7 @@ describe('with more than one replica', () => {
 
   test('replication credentials may reference a Secret of their own', () => {
     const { manifest } = manifestOf({ ...three, replicationCredentials: PostgresCredentials.fromSecretName('replication', { passwordKey: 'password' }) });
-    expect(envVar(container(manifest), 'POSTGRES_REPLICATION_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'replication', key: 'password' });
+    expect(envVar(container(manifest), 'POSTGRES_REPLICATION_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'replication', key: 'password', optional: true });
   });
 
   test('with a NetworkPolicy, the pods may reach each other (standbys stream from the primary)', () => {
@@ -175,10 +178,21 @@ describe('with more than one replica', () => {
 });
 
 describe('invalid combinations are errors', () => {
-  test('replication settings with one replica', () => {
-    const message = failure({ replicationCredentials: PostgresCredentials.expectSecret({ username: 'standby' }), readOnlyServiceName: 'ro' });
-    expect(message).toContain('PostgresStatefulSet: replicationCredentials only applies to streaming replication, but replicas is 1, got PostgresCredentials.expectSecret({ username: \'standby\' }). Fix: remove replicationCredentials, or set replicas to 2 or more');
-    expect(message).toContain('PostgresStatefulSet: readOnlyServiceName only applies to streaming replication, but replicas is 1');
+  test('Service names of replication with one replica; replication credentials are welcome from the start', () => {
+    const message = failure({ readWriteServiceName: 'rw', readOnlyServiceName: 'ro' });
+    expect(message).toContain('PostgresStatefulSet: readWriteServiceName names a Service rendered with streaming replication only, but replicas is 1, '
+      + 'got \'rw\'. Fix: remove readWriteServiceName, or set replicas to 2 or more');
+    expect(message).toContain('PostgresStatefulSet: readOnlyServiceName names a Service rendered with streaming replication only, but replicas is 1');
+    // the replication password can be in place before replicas are raised
+    const { manifest } = manifestOf({
+      credentials: PostgresCredentials.fromPassword('super'),
+      replicationCredentials: PostgresCredentials.fromPassword('stream', { username: 'standby' }),
+    });
+    expect(oneOfKind(manifest, 'Secret').stringData).toEqual({ POSTGRES_PASSWORD: 'super', POSTGRES_REPLICATION_PASSWORD: 'stream' });
+    expect(envVar(container(manifest), 'POSTGRES_REPLICATION_USER').value).toBe('standby');
+    // and is checked then too
+    expect(failure({ replicationCredentials: PostgresCredentials.expectSecret({ username: 'postgres' }) })).toContain(
+      'replicationCredentials username must not be the superuser \'postgres\'');
   });
 
   test('a replication user equal to the superuser', () => {

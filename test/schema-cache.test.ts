@@ -59,11 +59,11 @@ function files(root: string): string[] {
 test('a cached validator answers exactly as one compiled in memory', () => {
   const objects = cases();
   const expected = objects.map((o) => new StrictSchema('1.27.0', { cacheDirectory: false }).validate(o));
-  expect(expected.filter((problems) => problems.length > 0)).toHaveLength(objects.length - 2);
+  expect(expected.filter((problems) => problems.length > 0)).toHaveLength(objects.length - manifest().length); // all but the valid ones
 
   const writing = new StrictSchema('1.27.0', { cacheDirectory: dir });
   expect(objects.map((o) => writing.validate(o))).toEqual(expected);
-  expect(files(dir)).toEqual(['index.json', 'io.k8s.api.apps.v1.StatefulSet.js', 'io.k8s.api.core.v1.Secret.js', 'io.k8s.api.core.v1.Service.js']);
+  expect(files(dir)).toEqual(['index.json', 'io.k8s.api.apps.v1.StatefulSet.js', 'io.k8s.api.core.v1.ConfigMap.js', 'io.k8s.api.core.v1.Secret.js', 'io.k8s.api.core.v1.Service.js']);
 
   const reading = new StrictSchema('1.27.0', { cacheDirectory: dir });
   expect(objects.map((o) => reading.validate(o))).toEqual(expected);

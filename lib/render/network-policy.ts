@@ -18,7 +18,7 @@ export function renderNetworkPolicy(scope: Construct, spec: InstanceSpec): kplus
     selector: pods,
     ingress: { default: kplus.NetworkPolicyTrafficDefault.DENY },
   });
-  if (spec.replication) {
+  if (spec.replication.services) {
     admit(policy, spec, pods);
   }
   return policy;

@@ -8,6 +8,7 @@ import { fastShutdownCommand, isReadyCommand, probes } from '../probes';
 import { InstanceSpec } from '../resolve';
 import { kibibytes, renderResources } from '../resources';
 import { containerSecurityContext, podSecurityContext } from '../security';
+import { SCRIPTS_DIR } from '../shell';
 
 /** Where the data volume claim template's volumes are called. */
 export const DATA_VOLUME = 'data';
@@ -31,8 +32,10 @@ export interface PodContribution {
   readonly volumeMounts?: k8s.VolumeMount[];
   /** Files for /docker-entrypoint-initdb.d; they run before the caller's init scripts. */
   readonly initdbFiles?: k8s.VolumeProjection[];
-  /** The readiness command, instead of `pg_isready`. */
-  readonly readinessCommand?: string[];
+  /** Files for the instance's scripts ConfigMap, which the PostgreSQL container mounts at SCRIPTS_DIR. */
+  readonly scripts?: { [file: string]: string };
+  /** Probe commands, instead of `pg_isready`. */
+  readonly probeCommands?: { readonly startup?: string[]; readonly readiness?: string[]; readonly liveness?: string[] };
   /**
    * Scripts (absolute paths, mounted by the contribution's own volumes) that the PostgreSQL
    * container runs with `sh`, in order, before the image's entrypoint, on every start, with the
@@ -128,6 +131,10 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
     });
     mounts.push(...passwordMounts(spec));
   }
+  if (contributions.some((c) => c.scripts)) {
+    volumes.push({ name: 'scripts', configMap: { name: spec.names.scripts } });
+    mounts.push({ name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true });
+  }
   volumes.push(...all((c) => c.volumes));
   mounts.push(...all((c) => c.volumeMounts));
   const initdbSources = [...all((c) => c.initdbFiles), ...(spec.initScripts ? [{ configMap: { name: spec.initScripts.name } }] : [])];
@@ -138,10 +145,13 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
 
   const args = serverArgs(spec, contributions);
   const startSteps = all((c) => c.startSteps);
-  const readiness = contributions.map((c) => c.readinessCommand).find((c) => c !== undefined);
-  const probe = spec.probes
-    ? probes(isReadyCommand(spec.port, spec.superuser.username), readiness ?? isReadyCommand(spec.port, spec.superuser.username), spec.probes.startupTimeout)
-    : undefined;
+  const isReady = isReadyCommand(spec.port, spec.superuser.username);
+  const command = (probe: 'startup' | 'readiness' | 'liveness') => contributions.map((c) => c.probeCommands?.[probe]).find((c) => c !== undefined);
+  const probe = spec.probes ? probes({
+    startup: command('startup') ?? isReady,
+    readiness: command('readiness') ?? isReady,
+    liveness: command('liveness') ?? ['sh', '-c', '"$@"; [ $? -le 1 ]', 'liveness', ...isReady],
+  }, spec.probes.startupTimeout) : undefined;
   const initContainers = contributions.flatMap((c) => c.initContainers?.({ serverArgs: args }) ?? []);
 
   const container: k8s.Container = {
@@ -166,6 +176,8 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
       ? { preStop: { exec: { command: fastShutdownCommand(spec.storage.pgData, spec.gracePeriod, spec.security.mayRunAsRoot) } } }
       : undefined,
     securityContext: containerSecurity(spec),
+    // a failing start step writes its reason there; otherwise the end of the log is the message
+    terminationMessagePolicy: 'FallbackToLogsOnError',
     volumeMounts: mounts,
   };
 

@@ -8,7 +8,7 @@ export function renderSecret(scope: Construct, spec: InstanceSpec): k8s.KubeSecr
   if (!spec.superuser.rendered) {
     return undefined;
   }
-  const replication = spec.replication?.credentials;
+  const replication = spec.replication.credentials;
   return new k8s.KubeSecret(scope, 'Secret', {
     metadata: { name: spec.superuser.secretName, namespace: spec.namespace, labels: spec.labels },
     type: 'Opaque',

@@ -10,7 +10,7 @@ export function renderHeadlessService(scope: Construct, spec: InstanceSpec): k8s
     spec: {
       clusterIp: 'None',
       // with replication, standbys must find pod 0 by name before any pod is Ready
-      publishNotReadyAddresses: spec.replication ? true : undefined,
+      publishNotReadyAddresses: spec.replication.services ? true : undefined,
       selector: spec.selectorLabels,
       ports: servicePorts(spec),
     },

@@ -66,8 +66,10 @@ function asPostgres(argv: string[]): string[] {
   return IS_ROOT ? ['runuser', '-u', 'postgres', '--', ...argv] : argv;
 }
 
+/** The process environment: the container's, the image's PATH (server binaries first, after PATH_PREFIX when given). */
 function processEnv(env: Env): NodeJS.ProcessEnv {
-  return { ...env, PATH: `${PG_BIN}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, LANG: 'C.UTF-8', HOME: os.tmpdir() };
+  const { PATH_PREFIX: prefix, ...rest } = env;
+  return { ...rest, PATH: `${prefix ? `${prefix}:` : ''}${PG_BIN}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, LANG: 'C.UTF-8', HOME: os.tmpdir() };
 }
 
 /** Runs a command as the postgres user and waits for it. */
@@ -139,8 +141,11 @@ export function containerEnv(container: any, secrets: { [secretName: string]: { 
     if (variable.value !== undefined) {
       env[variable.name] = variable.value;
     } else if (variable.valueFrom?.secretKeyRef) {
-      const { name, key } = variable.valueFrom.secretKeyRef;
+      const { name, key, optional } = variable.valueFrom.secretKeyRef;
       const value = secrets[name]?.[key];
+      if (value === undefined && optional) {
+        continue; // the kubelet leaves the variable unset
+      }
       if (value === undefined) {
         throw new Error(`the test supplies no Secret ${name} with key ${key} for ${variable.name}`);
       }

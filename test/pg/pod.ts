@@ -1,0 +1,182 @@
+// A pod of a synthesized StatefulSet, simulated on this machine for tests that run what the
+// manifests say against a real PostgreSQL: the PostgreSQL container's command (its start steps,
+// then the image's entrypoint), its environment, its probes and preStop hook, with the scripts
+// ConfigMap's files where the container mounts them.
+//
+// Stand-ins for what Kubernetes provides, and nothing else:
+// - HOSTNAME is the pod name, as the kubelet sets it;
+// - the pod's data volume is a directory of the sandbox, "mounted" at the manifest's data mount
+//   path: the manifest's paths under the mount are mapped onto it (PGDATA, the mount itself);
+// - PRIMARY_HOST (`<statefulset>-0.<service>`, resolved by cluster DNS) is 127.0.0.1;
+// - pods share one loopback here, so each pod listens on a port of its own (PGPORT), and reaches
+//   the primary on the manifest's port (PRIMARY_PORT), which pod 0 listens on;
+// - paths under the scripts ConfigMap's mount point are mapped to a directory holding its files.
+// The image's entrypoint is run by the harness (initdb, the /docker-entrypoint-initdb.d files,
+// then postgres with the container's arguments) after the container's own start steps.
+import { ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { containerEnv, Env, initdb, run, runInitScripts, Sandbox, Server, start } from './harness';
+
+const SCRIPTS_DIR = '/etc/postgres-statefulset';
+
+/** What a test knows of a synthesized instance. */
+export interface Manifest {
+  readonly objects: any[];
+  /** The Secrets the pods read, by name and key (the test supplies those the manifest does not render). */
+  readonly secrets: { [name: string]: { [key: string]: string } };
+}
+
+export interface PodOptions {
+  readonly ordinal: number;
+  readonly sandbox: Sandbox;
+  /** The port this pod's server listens on (pod 0: the manifest's port, which standbys reach it on). */
+  readonly port?: number;
+  /** Environment to add or replace (after the stand-ins). */
+  readonly env?: Env;
+}
+
+/** A started container command (start steps): its output so far and its exit. */
+export interface Running {
+  readonly child: ChildProcess;
+  readonly exit: Promise<number | null>;
+  output(): string;
+}
+
+export class SimulatedPod {
+  public readonly name: string;
+  public readonly env: Env;
+  /** Where this pod's data volume is. */
+  public readonly volume: string;
+  public readonly socketDir: string;
+  public readonly args: string[];
+  private readonly container: any;
+  private readonly podSpec: any;
+  private readonly scriptsDir: string;
+  private readonly mountPath: string;
+
+  constructor(private readonly manifest: Manifest, private readonly options: PodOptions) {
+    const sts = manifest.objects.find((o) => o.kind === 'StatefulSet');
+    this.podSpec = sts.spec.template.spec;
+    this.container = this.podSpec.containers[0];
+    this.name = `${sts.metadata.name}-${options.ordinal}`;
+    this.mountPath = this.container.volumeMounts.find((m: any) => m.name === 'data').mountPath.replace(/\/+$/, '');
+    this.volume = options.sandbox.mkdir(`volume-${options.ordinal}`);
+    this.socketDir = options.sandbox.mkdir(`run-${options.ordinal}`);
+    this.scriptsDir = options.sandbox.mkdir(`scripts-${options.ordinal}`);
+    const scripts = manifest.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-scripts'));
+    for (const [file, content] of Object.entries(scripts?.data ?? {})) {
+      fs.writeFileSync(path.join(this.scriptsDir, file), content as string);
+    }
+    const env = containerEnv(this.container, manifest.secrets);
+    this.env = {
+      ...env,
+      HOSTNAME: this.name,
+      PGDATA: this.onVolume(env.PGDATA),
+      ...(env.POSTGRES_STATEFULSET_DATA_MOUNT ? { POSTGRES_STATEFULSET_DATA_MOUNT: this.volume } : {}),
+      ...(options.port !== undefined ? { PGPORT: String(options.port) } : {}),
+      ...(env.PRIMARY_HOST ? { PRIMARY_HOST: '127.0.0.1' } : {}),
+      ...(env.POSTGRES_STATEFULSET_START_STEPS ? { POSTGRES_STATEFULSET_START_STEPS: env.POSTGRES_STATEFULSET_START_STEPS.split(':').map((p) => this.map(p)).join(':') } : {}),
+      ...options.env,
+    };
+    this.args = this.container.args ?? ['postgres'];
+  }
+
+  public get pgData(): string {
+    return this.env.PGDATA;
+  }
+
+  /** A path of the manifest, where it is here (the data volume, the scripts). */
+  public map(p: string): string {
+    if (p === SCRIPTS_DIR || p.startsWith(`${SCRIPTS_DIR}/`)) {
+      return path.join(this.scriptsDir, p.slice(SCRIPTS_DIR.length));
+    }
+    return this.onVolume(p);
+  }
+
+  /**
+   * The container's command and arguments, as the kubelet runs them, with the image's entrypoint
+   * replaced by a stand-in that stops there (the harness runs what it would do: `boot()`).
+   */
+  public containerCommand(): string[] {
+    const command: string[] = this.container.command ?? [];
+    return [...command, ...this.args].map((a) => this.map(a));
+  }
+
+  /** Runs the container's start steps (its command, up to the image's entrypoint) to completion. */
+  public runStartSteps(env: Env = {}) {
+    return run(this.containerCommand(), { ...this.withEntrypointStandIn(), ...env }, { timeoutMs: 60_000 });
+  }
+
+  /** Starts the container's start steps in the background (a standby waiting for its primary). */
+  public startStartSteps(env: Env = {}): Running {
+    const child = start(this.containerCommand(), { ...this.withEntrypointStandIn(), ...env });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, exit, output: () => output };
+  }
+
+  /**
+   * What the image's entrypoint does next: initialise an empty PGDATA (initdb, the files of
+   * /docker-entrypoint-initdb.d in name order), then start postgres with the container's arguments.
+   */
+  public async boot(): Promise<{ server: Server; initOutput: string }> {
+    let initOutput = '';
+    if (!fs.existsSync(path.join(this.pgData, 'PG_VERSION'))) {
+      initdb(this.env);
+      const files = this.initdbFiles();
+      if (files.length > 0) {
+        initOutput = runInitScripts(this.env, this.socketDir, files);
+      }
+    }
+    const server = await Server.start(this.env, this.socketDir, this.args);
+    return { server, initOutput };
+  }
+
+  /** Runs a probe of the PostgreSQL container ('startupProbe', 'readinessProbe', 'livenessProbe'). */
+  public probe(kind: 'startupProbe' | 'readinessProbe' | 'livenessProbe') {
+    return run(this.container[kind].exec.command.map((a: string) => this.map(a)), this.env);
+  }
+
+  /** Runs the preStop hook. */
+  public preStop() {
+    return run(this.container.lifecycle.preStop.exec.command.map((a: string) => this.map(a)), this.env);
+  }
+
+  /** The /docker-entrypoint-initdb.d files the pod mounts, from the scripts ConfigMap. */
+  private initdbFiles(): { name: string; content: string; mode: number }[] {
+    const volume = (this.podSpec.volumes ?? []).find((v: any) => v.name === 'initdb');
+    const configMaps = new Map(this.manifest.objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
+    return (volume?.projected.sources ?? []).flatMap((source: any) => {
+      const data = configMaps.get(source.configMap.name);
+      if (!data) {
+        throw new Error(`the test has no ConfigMap ${source.configMap.name} for /docker-entrypoint-initdb.d`);
+      }
+      const items = source.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      return items.map((item: any) => ({ name: item.path, content: data[item.key], mode: item.mode ?? 0o644 }));
+    });
+  }
+
+  /** A stand-in for the image's entrypoint that stops where the harness takes over. */
+  private withEntrypointStandIn(): Env {
+    const bin = this.options.sandbox.mkdir('entrypoint-stand-in');
+    const entrypoint = path.join(bin, 'docker-entrypoint.sh');
+    if (!fs.existsSync(entrypoint)) {
+      fs.writeFileSync(entrypoint, '#!/bin/sh\necho "docker-entrypoint.sh $*"\n', { mode: 0o755 });
+    }
+    return { ...this.env, PATH_PREFIX: bin };
+  }
+
+  private onVolume(p: string): string {
+    const normal = p.replace(/\/+$/, '');
+    if (normal === this.mountPath) {
+      return this.volume;
+    }
+    if (normal.startsWith(`${this.mountPath}/`)) {
+      return path.join(this.volume, normal.slice(this.mountPath.length + 1));
+    }
+    return p;
+  }
+}
