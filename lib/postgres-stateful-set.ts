@@ -17,6 +17,7 @@ import { renderStatefulSet } from './render/stateful-set';
 import { dataGuardContribution } from './data-guard';
 import { renderScripts } from './render/scripts';
 import { Replication, replicationContribution } from './replication';
+import { upgradeContribution } from './upgrade';
 import { InstanceSpec, resolve } from './resolve';
 import { validate } from './validate';
 
@@ -198,7 +199,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     claimNames(this, problems, spec.effectiveNamespace, namedObjects(spec));
 
     // render, in manifest order: what the StatefulSet needs comes before it
-    const contributions: PodContribution[] = [dataGuardContribution(spec), replicationContribution(spec)];
+    const contributions: PodContribution[] = [upgradeContribution(spec), dataGuardContribution(spec), replicationContribution(spec)];
     this.secret = renderSecret(this, spec);
     renderScripts(this, spec, contributions);
     this.service = renderHeadlessService(this, spec);

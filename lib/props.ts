@@ -4,6 +4,7 @@ import { ApiObjectMetadata, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
+import { PostgresMajorUpgrade } from './major-upgrade';
 
 /**
  * Properties of a `PostgresStatefulSet`.
@@ -381,4 +382,15 @@ export interface PostgresStatefulSetProps {
    * @default - no NetworkPolicy: any pod that can reach the pods may try to connect
    */
   readonly allowedClients?: kplus.INetworkPolicyPeer[];
+
+  /**
+   * Upgrade data written by an older PostgreSQL major version to the image's: name the image it
+   * was written with. Pod 0 upgrades before PostgreSQL starts (pg_upgrade, or dump and restore),
+   * keeps the old data directory, and the StatefulSet runs pod 0 alone until the option is removed.
+   *
+   * Without it, a pod whose volume holds data of another major refuses to start, saying so.
+   *
+   * @default - no upgrade
+   */
+  readonly majorUpgrade?: PostgresMajorUpgrade;
 }

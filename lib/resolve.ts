@@ -12,10 +12,12 @@ import { PostgresCredentials } from './credentials';
 import { defaultLayout } from './data-layout';
 import { DEFAULT_CLUSTER_DOMAIN, serviceDnsName } from './dns';
 import { DEFAULT_IMAGE, ImageReference, parseImage, postgresUserId } from './image';
+import { MajorUpgradeMethod } from './major-upgrade';
 import { normaliseParameters } from './parameters';
 import { PostgresStatefulSetProps } from './props';
 import { DEFAULT_RESOURCES } from './resources';
 import { REPLICATION_DEFAULTS, resolveCredentials, ResolvedCredentials, SUPERUSER_DEFAULTS } from './roles';
+import { resolveUpgrade } from './upgrade';
 
 export type Labels = { readonly [key: string]: string };
 
@@ -105,6 +107,8 @@ export interface InstanceSpec {
   readonly spreadAcrossNodes: boolean;
   /** Peers a NetworkPolicy admits; undefined: no NetworkPolicy. */
   readonly allowedClients?: kplus.INetworkPolicyPeer[];
+  /** A major version upgrade of the data on the volume; undefined without `majorUpgrade`. */
+  readonly upgrade?: UpgradeSpec;
   /**
    * Streaming replication. Every pod carries it, so that raising `replicas` changes nothing in the
    * pod template; with one replica it is dormant.
@@ -119,6 +123,14 @@ export interface ReplicationSpec {
   readonly primaryHost: string;
   /** The read-write and read-only Services, with more than one replica. */
   readonly services?: ReplicaServices;
+}
+
+/** A major version upgrade. */
+export interface UpgradeSpec {
+  readonly fromImage: string;
+  /** The major the data was written with, from the image's tag. */
+  readonly fromMajor?: number;
+  readonly method: MajorUpgradeMethod;
 }
 
 /** The Services clients of a replicated instance use. */
@@ -219,6 +231,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     // preferred anti-affinity is harmless with one pod, and a default that followed replicas would change the pod template
     spreadAcrossNodes: props.spreadAcrossNodes ?? true,
     allowedClients: props.allowedClients,
+    upgrade: resolveUpgrade(props.majorUpgrade, reference),
     replication,
   };
 }

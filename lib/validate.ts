@@ -12,6 +12,7 @@ import { checkParameters, integerParameter } from './parameters';
 import { Problems } from './problems';
 import { PostgresStatefulSetProps } from './props';
 import { InstanceSpec } from './resolve';
+import { checkUpgrade } from './upgrade';
 import { checkResources, kibibytes } from './resources';
 
 /** What a rule sees. */
@@ -46,6 +47,7 @@ const RULES: Rule[] = [
   replicationSettingsNeedReplicas,
   replicationCredentials,
   replication,
+  ({ spec, props, problems }) => checkUpgrade(problems, spec, props),
 ];
 
 /** Runs every rule. */

@@ -32,6 +32,8 @@ export interface PodContribution {
   readonly volumeMounts?: k8s.VolumeMount[];
   /** Files for /docker-entrypoint-initdb.d; they run before the caller's init scripts. */
   readonly initdbFiles?: k8s.VolumeProjection[];
+  /** Annotations of the pod template. */
+  readonly podAnnotations?: { [key: string]: string };
   /** Files for the instance's scripts ConfigMap, which the PostgreSQL container mounts at SCRIPTS_DIR. */
   readonly scripts?: { [file: string]: string };
   /** Probe commands, instead of `pg_isready`. */
@@ -181,8 +183,9 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
     volumeMounts: mounts,
   };
 
+  const annotations = Object.assign({}, ...contributions.map((c) => c.podAnnotations ?? {}));
   return {
-    metadata: { labels: spec.labels },
+    metadata: { labels: spec.labels, annotations: Object.keys(annotations).length > 0 ? annotations : undefined },
     spec: {
       terminationGracePeriodSeconds: spec.gracePeriod.toSeconds({ integral: false }),
       automountServiceAccountToken: spec.security.automountServiceAccountToken,

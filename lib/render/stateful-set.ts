@@ -17,7 +17,8 @@ export function renderStatefulSet(scope: Construct, spec: InstanceSpec, template
     },
     spec: {
       serviceName: spec.names.service,
-      replicas: spec.replicas,
+      // during a major upgrade pod 0 runs alone; the standbys clone it once the option is removed
+      replicas: spec.upgrade ? 1 : spec.replicas,
       selector: { matchLabels: spec.selectorLabels },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: spec.storage.whenDeleted, whenScaled: spec.storage.whenScaled },
       template,
