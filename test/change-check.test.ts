@@ -253,6 +253,16 @@ SQL`);
     expect(report).not.toContain('second-Secret-value');
   });
 
+  test('a literal password in the manifest (written by hand, not by the library) is compared without being shown', () => {
+    const literal = (value: string) => synthesize({ replicas: 1 }, (_, db) => {
+      ApiObject.of(db).addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/env/0', { name: 'POSTGRES_PASSWORD', value }));
+    });
+    expect(findingsOf(compare(literal('same-literal'), literal('same-literal')))).toEqual([]);
+    const result = compare(literal('old-literal'), literal('new-literal'));
+    expect(finding(result, /superuser's password/).title).toBe('the superuser\'s password (postgres): the literal value in the manifest changes');
+    expect(renderReport(result)).not.toMatch(/old-literal|new-literal/);
+  });
+
   test('the replication role\'s name and its password\'s Secret', () => {
     const result = compare(synthesize(), synthesize({ replicationCredentials: PostgresCredentials.fromSecretName('orders-replication', { username: 'standby' }) }));
     const role = finding(result, /replication role \(POSTGRES_REPLICATION_USER\)/);
@@ -330,6 +340,22 @@ describe('major versions', () => {
     const f = finding(compare(synthesize(props('a')), synthesize(props('b'))), /image/);
     expect(f.severity).toBe('unsafe');
     expect(f.explanation.join(' ')).toContain('is not known');
+  });
+});
+
+describe('the image variant', () => {
+  test('Debian to Alpine: the data belongs to uid 999, the server would run as 70, and text collations differ', () => {
+    const result = compare(synthesize(), synthesize({ image: 'postgres:17.6-alpine3.22' }));
+    expect(findingsOf(result).map((f) => [f.severity, f.category, f.title])).toEqual([
+      ['unsafe', 'data ownership', 'runAsUser: 999 -> 70'],
+      ['unsafe', 'collation', 'image C library: glibc (postgres:17.6) -> musl (postgres:17.6-alpine3.22)'],
+    ]);
+  });
+
+  test('another Debian release: a note about glibc\'s collations, not a problem', () => {
+    const result = compare(synthesize({ image: 'postgres:17.6-bookworm' }), synthesize({ image: 'postgres:17.7-trixie' }));
+    expect(findingsOf(result).map((f) => [f.severity, f.title])).toEqual([['note', 'image Debian release: bookworm -> trixie']]);
+    expect(hasProblems(result)).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@
 // are new or removed.
 import { dataLocationChanges, portChanges } from './data-location';
 import { Change, claims, Finding, InstanceReport, kubectl, SEVERITY_ORDER } from './findings';
+import { variantChanges } from './image-variant';
 import { ignoredChanges, secretValues, SecretValues } from './initialisation';
 import { Instance, readInstance } from './instance';
 import { majorChanges } from './major-version';
@@ -105,6 +106,7 @@ export function checkChanges(baseline: ManifestSet, next: ManifestSet, options: 
     const findings: Finding[] = [
       ...rejectedChanges(change),
       ...majorChanges(change),
+      ...variantChanges(change),
       ...dataLocationChanges(change),
       ...ignoredChanges(change, secrets),
       ...portChanges(change),

@@ -183,6 +183,15 @@ function passwordChange(change: Change, role: 'superuser' | 'replication', a: Pa
       steps: copy ? [copy, rotate] : [rotate],
     }];
   }
+  if (a.literal !== undefined && b.literal !== undefined && a.literal !== b.literal) {
+    return [{
+      severity: 'unsafe',
+      category: CATEGORY,
+      title: `${what}: the literal value in the manifest changes`,
+      explanation: [`${ONLY_AT_INIT} The database keeps the password it has, and the pods would use the new one: their logins fail. (A password is better kept in a Secret than in the manifest.)`],
+      steps: [{ say: 'Change it in the database first: on the primary, \\password (it prompts; type the new password), then apply.', commands: [rotate.commands![0], `kubectl apply -f ${sh(change.applyFile)}`] }],
+    }];
+  }
   if (a.secretName !== undefined && a.key !== undefined) {
     const id = `${before.namespace ?? ''}/${a.secretName}`;
     const old = secrets.before.get(id)?.get(a.key);

@@ -18,6 +18,8 @@ export interface PasswordSource {
   readonly key?: string;
   /** How to show it: `Secret orders-postgres, key POSTGRES_PASSWORD`, `a literal value`, `the file /x`. */
   readonly describe: string;
+  /** A literal value in the manifest, to compare; never shown. */
+  readonly literal?: string;
 }
 
 /** A PostgreSQL instance: a StatefulSet whose pod runs the official image (or one like it). */
@@ -32,6 +34,10 @@ export interface Instance {
   readonly object: any;
   readonly containerName: string;
   readonly image: string;
+  /** The C library of the image, from its tag (`-alpine...`: musl, else glibc); undefined for a digest alone. */
+  readonly libc?: 'musl' | 'glibc';
+  /** The user id PostgreSQL runs as (the container's, else the pod's runAsUser); undefined when the image decides. */
+  readonly runAsUser?: number;
   /** The PostgreSQL major version: from the StatefulSet's annotation, else the image tag, else a PGDATA of the 18+ layout. */
   readonly major?: number;
   /** PGDATA (the image's default for its major when not set). */
@@ -90,7 +96,7 @@ function passwordSource(env: Map<string, any>, name: string, container: any, pod
     return { secretName, key, describe: `Secret ${secretName}, key ${key}` };
   }
   if (direct !== undefined) {
-    return { describe: direct.value !== undefined ? 'a literal value in the manifest' : `${envText(direct)}` };
+    return direct.value !== undefined ? { describe: 'a literal value in the manifest', literal: String(direct.value) } : { describe: `${envText(direct)}` };
   }
   const file = envText(env.get(`${name}_FILE`));
   if (file === undefined) {
@@ -171,6 +177,8 @@ export function readInstance(object: any, source: string): Instance | undefined 
     : Number((ports.find((p) => p.name === 'postgresql') ?? ports[0])?.containerPort ?? 5432);
 
   const username = envText(env.get('POSTGRES_USER')) || 'postgres';
+  const tag = /:([^/:@]+)(@|$)/.exec(image)?.[1];
+  const runAsUser = container.securityContext?.runAsUser ?? podSpec.securityContext?.runAsUser;
   const namespace: string | undefined = object.metadata.namespace || undefined;
   return {
     namespace,
@@ -180,6 +188,8 @@ export function readInstance(object: any, source: string): Instance | undefined 
     object,
     containerName: String(container.name),
     image,
+    libc: tag === undefined ? undefined : /(^|[.\-_])alpine/.test(tag) ? 'musl' : 'glibc',
+    runAsUser: typeof runAsUser === 'number' ? runAsUser : undefined,
     major,
     pgData,
     dataMount,
