@@ -456,6 +456,21 @@ describe('the command', () => {
     git('commit', '-q', '-am', 'PostgreSQL 18');
     expect(run([]).status).toBe(0);
     expect(run(['--git', 'HEAD~1']).status).toBe(1);
+
+    // <ref>:<path>: manifests synthesized elsewhere (cdk8s synth --output), against the committed dist
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'change-check-out-'));
+    try {
+      fs.writeFileSync(path.join(elsewhere, 'shop.k8s.yaml'), Yaml.stringify(...synthesize({ image: 'postgres:18.4', port: 5433 })));
+      const other = run(['--git', 'HEAD:dist', elsewhere]);
+      expect(other.status).toBe(1);
+      expect(other.stdout).toContain('[UNSAFE, clients] port: 5432 -> 5433');
+      expect(other.stdout).toMatch(/compared with git HEAD:dist \(shop\/orders\); 1 removed instance\.\n$/);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+    // a committed path that the working tree no longer has
+    fs.rmSync(path.join(tmp, 'dist', 'teams'), { recursive: true });
+    expect(run(['--git', 'HEAD:dist/teams', 'dist']).stdout).toContain('Removed StatefulSet shop/team (git HEAD:dist/teams/teams.k8s.yaml)');
   });
 
   test('the live objects: kubectl is asked for the namespaces of the manifests, and the API server\'s defaults are no change', () => {

@@ -20,6 +20,8 @@ the upgrade option, each with the steps to take.
 
 Baseline, one of (default: --git HEAD):
   --git <ref>          the same paths as committed at <ref> (git show <ref>:<path>)
+  --git <ref>:<path>   <path> (relative to the current directory) as committed at <ref>,
+                       e.g. --git HEAD:dist for manifests synthesized into another directory
   --baseline <path>    a manifest file or directory, or a saved \`kubectl get statefulsets -o json\`
   --baseline -         the same, read from standard input
   --live               the StatefulSets in the cluster: runs \`kubectl get statefulsets -o json\` in
@@ -98,6 +100,12 @@ function namespacesOf(set: ManifestSet): Array<string | undefined> {
   return found.length > 0 ? found : [undefined];
 }
 
+/** `--git <ref>`: the same paths at <ref>; `--git <ref>:<path>`: that path at <ref> (for manifests written elsewhere). */
+function readGitBaseline(git: string, paths: string[], cwd: string): ManifestSet {
+  const colon = git.indexOf(':');
+  return colon < 0 ? readGit(paths, git, cwd) : readGit([git.slice(colon + 1) || '.'], git.slice(0, colon) || 'HEAD', cwd);
+}
+
 /** Runs the command; returns the exit status. */
 export function main(argv: string[], io: CliIo): number {
   try {
@@ -110,7 +118,7 @@ export function main(argv: string[], io: CliIo): number {
     const baseline = options.live ? readLive(namespacesOf(next), options.context, io.runKubectl ?? kubectlProcess(io.env))
       : options.baseline === '-' ? readInputText(io.readStdin(), 'standard input')
         : options.baseline !== undefined ? readPaths([options.baseline], io.cwd)
-          : readGit(options.paths, options.git ?? 'HEAD', io.cwd);
+          : readGitBaseline(options.git ?? 'HEAD', options.paths, io.cwd);
     const result = checkChanges(baseline, next, { live: options.live });
     io.stdout(renderReport(result));
     return hasProblems(result) ? 1 : 0;

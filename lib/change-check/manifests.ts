@@ -183,9 +183,18 @@ function git(cwd: string, args: string[], what: string): string {
   }
 }
 
+/** The nearest directory that exists at or above a path. */
+function existingDirectory(full: string): string {
+  let dir = full;
+  while (!(fs.existsSync(dir) && fs.statSync(dir).isDirectory())) {
+    dir = path.dirname(dir);
+  }
+  return dir;
+}
+
 /**
- * The same paths as committed at a git ref (`git show <ref>:<path>` for every manifest file
- * under each path), as the baseline of what is in the working tree.
+ * Paths as committed at a git ref (`git show <ref>:<path>` for every manifest file under each
+ * path), as the baseline of what is in the working tree. The paths need not exist any more.
  */
 export function readGit(paths: string[], ref: string, cwd: string): ManifestSet {
   const objects: SourcedObject[] = [];
@@ -193,14 +202,10 @@ export function readGit(paths: string[], ref: string, cwd: string): ManifestSet 
   const described: string[] = [];
   for (const given of paths) {
     const full = path.resolve(cwd, given);
-    const isDir = fs.existsSync(full) && fs.statSync(full).isDirectory();
-    const dir = isDir ? full : path.dirname(full);
-    if (!fs.existsSync(dir)) {
-      throw new CheckInputError(`${given}: no such file or directory`);
-    }
+    const dir = existingDirectory(full);
     const top = git(dir, ['rev-parse', '--show-toplevel'], `${given} is not in a git repository (pass the baseline with --baseline <dir> or --live)`).trim();
     git(top, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], `git has no commit ${ref}${ref === 'HEAD' ? ' (no commit yet?)' : ''}`);
-    const inRepo = path.relative(fs.realpathSync(top), path.join(fs.realpathSync(dir), isDir ? '' : path.basename(full))).split(path.sep).join('/');
+    const inRepo = path.relative(fs.realpathSync(top), path.join(fs.realpathSync(dir), path.relative(dir, full))).split(path.sep).join('/');
     if (inRepo.startsWith('..')) {
       throw new CheckInputError(`${given} is outside the git repository at ${top}`);
     }
@@ -214,7 +219,7 @@ export function readGit(paths: string[], ref: string, cwd: string): ManifestSet 
     const before = objects.length;
     for (const file of listedFiles) {
       const label = `git ${ref}:${file}`;
-      const read = objectsOf(git(top, ['show', `${ref}:${file}`], `git show ${ref}:${file} failed`), label, !isDir);
+      const read = objectsOf(git(top, ['show', `${ref}:${file}`], `git show ${ref}:${file} failed`), label, file === inRepo);
       objects.push(...read.objects);
       listed ||= read.listed;
     }
