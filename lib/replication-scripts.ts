@@ -26,16 +26,19 @@ export const INITDB_SCRIPT = 'initdb-replication.sh';
 export const INITDB_SCRIPT_TARGET = '00-postgres-statefulset-replication.sh';
 
 /**
- * The pg_hba.conf line that admits the standbys, for the replication role and the method the
- * server hashes passwords with, marked as this library's. The keyword `all` does not match
- * replication connections. `hba_method` takes what `SHOW password_encryption` or
- * `postgres -C password_encryption` says (`on` is md5 before PostgreSQL 14).
+ * The pg_hba.conf line that admits the standbys: replication connections of any role with the
+ * REPLICATION attribute (only those may replicate), with a password hashed as the server hashes
+ * them, marked as this library's. It names no role, so that the role can be renamed, or created
+ * later by a standby, without touching the primary. The keyword `all` in the database column
+ * does not match replication connections, hence a line of its own. `hba_add` takes what
+ * `SHOW password_encryption` or `postgres -C password_encryption` says (`on` is md5 before
+ * PostgreSQL 14).
  */
 const HBA = `HBA_MARK='# postgres-statefulset: standbys'
-hba_present() { grep -q "^host replication $POSTGRES_REPLICATION_USER all [a-z0-9-]* $HBA_MARK\\$" "$PGDATA/pg_hba.conf"; }
+hba_present() { grep -q "^host replication all all [a-z0-9-]* $HBA_MARK\\$" "$PGDATA/pg_hba.conf"; }
 hba_add() {
   case "$1" in on|md5) method=md5 ;; scram-sha-256) method=scram-sha-256 ;; *) echo "unexpected password_encryption '$1'" >&2; return 1 ;; esac
-  printf '\\nhost replication %s all %s %s\\n' "$POSTGRES_REPLICATION_USER" "$method" "$HBA_MARK" >> "$PGDATA/pg_hba.conf"
+  printf '\\nhost replication all all %s %s\\n' "$method" "$HBA_MARK" >> "$PGDATA/pg_hba.conf"
 }`;
 
 /**
@@ -48,7 +51,7 @@ export const INITDB = `#!/bin/sh
 set -eu
 ${HBA}
 hba_present || hba_add "$(psql -X -A -t -q --no-password --username "$POSTGRES_USER" --dbname postgres --port "$PGPORT" -c 'SHOW password_encryption')"
-echo "postgres-statefulset: pg_hba.conf admits replication connections of $POSTGRES_REPLICATION_USER"
+echo "postgres-statefulset: pg_hba.conf admits replication connections"
 `;
 
 /**
@@ -56,18 +59,20 @@ echo "postgres-statefulset: pg_hba.conf admits replication connections of $POSTG
  *
  * Pod 0 (the primary): with an empty data directory, nothing to do (the image initialises it and
  * its initdb script admits the standbys). With a database, it refuses a standby's data directory
- * (pod 0 is always the primary) and makes sure pg_hba.conf admits the replication role, adding the
- * line with the method `postgres -C password_encryption` gives for the server's arguments when it
- * is missing (a database initialised by an older version of this library, or a renamed role).
+ * (pod 0 is always the primary) and makes sure pg_hba.conf admits replication connections, adding
+ * the line with the method `postgres -C password_encryption` gives for the server's arguments when
+ * it is missing (a database initialised by an older version of this library).
  * Nothing else: the primary never needs the replication password.
  *
  * Other pods (standbys): every start writes the replication password from the Secret into a
  * password file next to PGDATA (refused when empty or with a line break, which a password file
  * cannot hold); the standby's primary_conninfo names that file and holds no password, so a
- * rotated password reaches a standby when it restarts. With a standby's data directory, nothing
- * else to do (PostgreSQL resumes streaming), but when the primary answers within 2 s, it sets the
- * role's password to the Secret's (a rotated password reaches the primary when the standbys
- * restart; a standby never waits for its primary to start). With an empty one, it waits until the primary accepts
+ * rotated password reaches a standby when it restarts; it also writes the standby's
+ * primary_conninfo (role, password file, primary host and port, application name) from the
+ * environment. With a standby's data directory, PostgreSQL then resumes streaming; when the
+ * primary answers within 2 s, the step first creates the role or sets its password to the
+ * Secret's (a rotated password or a renamed role reaches the primary when the standbys restart;
+ * a standby never waits for its primary to start). With an empty one, it waits until the primary accepts
  * connections, then, as the superuser over the network (psql variables only), creates the
  * replication role or sets its password to the Secret's, and sets WAL retention for standbys
  * (`wal_keep_size` 1GB, `wal_keep_segments` 64 before 13, unless the server's arguments set it),
@@ -92,7 +97,7 @@ if [ "$ordinal" = 0 ]; then
   [ ! -e "$PGDATA/standby.signal" ] || fail "pod 0 is the primary, but $PGDATA holds a standby (standby.signal); refusing to start"
   hba_present && exit 0
   hba_add "$(as_postgres postgres -C password_encryption "$@")" || fail "could not read password_encryption from the server's configuration"
-  say "pg_hba.conf now admits replication connections of $POSTGRES_REPLICATION_USER"
+  say "pg_hba.conf now admits replication connections"
   exit 0
 fi
 
@@ -127,8 +132,22 @@ SELECT pg_catalog.pg_reload_conf();
 SQL
 }
 
+# the standby's primary_conninfo, written from the environment on every start (a renamed role, a
+# changed port or Service reach a standby when it restarts): values quoted for a connection
+# string, then the whole for postgresql.auto.conf
+conninfo_value() { printf "'%s'" "$(printf '%s' "$1" | sed "s/[\\\\']/\\\\&/g")"; }
+write_conninfo() {
+  conninfo="user=$(conninfo_value "$POSTGRES_REPLICATION_USER") passfile=$(conninfo_value "$passfile") host=$(conninfo_value "$PRIMARY_HOST")"
+  conninfo="$conninfo port=$(conninfo_value "$PRIMARY_PORT") application_name=$(conninfo_value "$HOSTNAME")"
+  auto="$1/postgresql.auto.conf"
+  { grep -v '^primary_conninfo = ' "$auto" 2>/dev/null || true
+    printf "primary_conninfo = '%s'\\n" "$(printf '%s' "$conninfo" | sed "s/'/''/g")"; } > "$auto.new"
+  mv "$auto.new" "$auto"
+}
+
 if [ -s "$PGDATA/PG_VERSION" ]; then
   [ -e "$PGDATA/standby.signal" ] || fail "$PGDATA holds a database that is not a standby (was it promoted?); rebuild this pod's volume to make it a standby again: kubectl delete pvc <claim of this pod> and the pod"
+  write_conninfo "$PGDATA"
   # a rotated password reaches the primary's role when a standby restarts; a standby never waits for the primary to start
   if pg_isready -q -t 2 -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" && prepare_primary >/dev/null 2>&1; then
     say "the primary's replication role has the Secret's password"
@@ -163,6 +182,7 @@ until rm -rf "$clone" && PGPASSFILE="$passfile" pg_basebackup --no-password \\
   sleep 2
 done
 chmod 700 "$clone"
+write_conninfo "$clone"
 if [ -d "$PGDATA" ]; then rmdir "$PGDATA"; fi
 mv "$clone" "$PGDATA"
 say "cloned: starting as a hot standby"

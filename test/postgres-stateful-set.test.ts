@@ -215,7 +215,12 @@ describe('props', () => {
     const manifest = synth(chart);
     const sts = oneOfKind(manifest, 'StatefulSet');
     expect(sts.metadata.name).toBe('orders');
-    expect(sts.metadata.annotations).toEqual({ owner: 'team-a' });
+    expect(sts.metadata.annotations).toEqual({
+      'owner': 'team-a',
+      // for the change check: which container runs PostgreSQL, and which major
+      'postgres-statefulset.io/container': 'postgres',
+      'postgres-statefulset.io/postgres-major': '18',
+    });
     expect(sts.metadata.labels).toMatchObject({ tier: 'db' });
     for (const o of manifest) {
       expect(o.metadata.namespace).toBe('shop');

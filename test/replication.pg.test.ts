@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { freePorts, killGroup, run, runOk, Sandbox, Server, waitFor } from './pg/harness';
 import { Manifest, Running, SimulatedPod } from './pg/pod';
 import { oneOfKind, synth } from './util';
@@ -95,8 +95,8 @@ test('pod 0 initialises as the primary, a standby creates the replication role, 
 
   // WHEN the primary comes up: initdb admits the standbys in pg_hba.conf (the role comes from the first standby)
   const primary = await boot(p0);
-  expect(primary.initOutput).toContain('pg_hba.conf admits replication connections of replicator');
-  expect(fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all scram-sha-256 # postgres-statefulset: standbys$/m);
+  expect(primary.initOutput).toContain('pg_hba.conf admits replication connections');
+  expect(fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication all all scram-sha-256 # postgres-statefulset: standbys$/m);
   expect(p0.probe('readinessProbe').status).toBe(0);
 
   // THEN the standby creates the role with the Secret's password, clones the primary into its empty volume, as a standby
@@ -218,7 +218,7 @@ test('a database initialised by an older version of the library (no pg_hba.conf 
   runOk(['pg_ctl', 'stop', '-D', p0.pgData, '-m', 'fast', '-w'], p0.env);
   await old.server.waitForExit();
   const primary = await boot(p0);
-  expect(primary.steps).toContain('pg_hba.conf now admits replication connections of replicator');
+  expect(primary.steps).toContain('pg_hba.conf now admits replication connections');
   expect(primary.server.log.match(/database system is ready to accept connections/g)).toHaveLength(1); // no temporary server
 
   // THEN the standby's next attempt clones it
@@ -246,6 +246,20 @@ test('a rotated replication password reaches the role and a standby\'s password 
   expect(restarted.server.exited).toBe(false);
   expect(primary.server.login('replicator', rotated).ok).toBe(true);
   expect(primary.server.login('replicator', REPLICATION_PASSWORD).ok).toBe(false);
+}, 120_000);
+
+test('a renamed replication role reaches the primary and the standby when the standby restarts, without touching pod 0', async () => {
+  const manifest = instance();
+  const primary = await boot(pod(manifest, 0));
+  const first = await boot(pod(manifest, 1));
+  await waitFor('the standby to stream', () => sql(primary.server, 'SELECT usename FROM pg_stat_replication WHERE state = \'streaming\'') === 'replicator');
+  runOk(['pg_ctl', 'stop', '-D', first.server.env.PGDATA, '-m', 'fast', '-w'], first.server.env);
+  await first.server.waitForExit();
+
+  const renamed = pod(instance({ replicationCredentials: PostgresCredentials.expectSecret({ username: 'standby' }) }), 1);
+  await boot(renamed);
+  await waitFor('the standby to stream as the new role', () => sql(primary.server, 'SELECT usename FROM pg_stat_replication WHERE state = \'streaming\'') === 'standby');
+  expect(fs.readFileSync(path.join(renamed.pgData, 'postgresql.auto.conf'), 'utf-8')).toContain('primary_conninfo = \'user=\'\'standby\'\'');
 }, 120_000);
 
 test('a standby with a wrong superuser password cannot prepare the primary, and says so while it retries', async () => {
@@ -329,7 +343,7 @@ describe('no prop or secret value is ever SQL or shell text', () => {
     await old.server.waitForExit();
     // WHEN pod 0 restarts: the line names md5 as PostgreSQL spells it, and the primary starts
     const primary = await boot(p0);
-    expect(fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication replicator all md5 # postgres-statefulset: standbys$/m);
+    expect(fs.readFileSync(path.join(p0.pgData, 'pg_hba.conf'), 'utf-8')).toMatch(/^host replication all all md5 # postgres-statefulset: standbys$/m);
     // THEN a standby creates the role (hashed with md5) and clones
     const standby = await boot(pod(manifest, 1));
     expect(standby.steps).toContain('cloned: starting as a hot standby');

@@ -40,7 +40,16 @@ export function ignoredChanges(change: Change, secrets: SecretValues): Finding[]
     findings.push(replicationUserChange(change, before.replicationUser, after.replicationUser));
   }
   if (before.replicationUser !== undefined && after.replicationUser !== undefined) {
-    findings.push(...passwordChange(change, 'replication', before.replicationPassword, after.replicationPassword, before.replicationUser, secrets));
+    // the standbys carry the replication password to the primary's role when they restart: a note, not a problem
+    findings.push(...passwordChange(change, 'replication', before.replicationPassword, after.replicationPassword, before.replicationUser, secrets)
+      .map((f): Finding => ({
+        severity: 'note',
+        category: f.category,
+        title: f.title,
+        explanation: [`Each standby sets the primary's ${after.replicationUser} role to the password it reads, and writes it into its own password file, when it starts: `
+          + 'the rollout restarts them when the pod template changes; after a change of the Secret\'s value alone, restart them.'],
+        steps: [{ say: 'When only the value changed, restart the standbys:', commands: [kubectl(after, 'rollout', 'restart', 'statefulset', after.name)] }],
+      })));
   }
   return findings;
 }
@@ -94,40 +103,19 @@ function databaseChange(change: Change): Finding {
   };
 }
 
-/**
- * A shell script that renames the role of `host replication <role> ...` lines in pg_hba.conf from
- * "$1" to "$2" (exact comparison, no pattern), keeping the file's owner and mode.
- */
-export const RENAME_IN_HBA = 'f="$PGDATA/pg_hba.conf"; OLD="$1" NEW="$2" awk '
-  + '"\\$1 == \\"host\\" && \\$2 == \\"replication\\" && \\$3 == ENVIRON[\\"OLD\\"] { \\$3 = ENVIRON[\\"NEW\\"] } { print }" '
-  + '"$f" > "$f.new" && cat "$f.new" > "$f" && rm "$f.new"';
-
 function replicationUserChange(change: Change, old: string, next: string): Finding {
   const { before } = change;
   return {
-    severity: 'unsafe',
+    severity: 'note',
     category: CATEGORY,
     title: `replication role (POSTGRES_REPLICATION_USER): ${old} -> ${next}`,
     explanation: [
-      `The replication role is created once, on the primary, with its pg_hba.conf line (host replication ${old} ...). ${next} does not exist: standbys that clone from now on are refused; running standbys keep streaming as ${old}, which they have in their configuration.`,
+      `Each standby creates ${next} on the primary (or sets its password) and connects as it when it restarts, which the rollout does; `
+      + `the primary's pg_hba.conf line admits any role with the REPLICATION attribute, so pod 0 needs nothing. ${old} stays on the primary, unused once every standby has restarted.`,
     ],
     steps: [
-      { say: `Either keep the replication role's name (the username of replicationCredentials: '${old}'), or rename it on the primary before applying:` },
-      onPrimary(before, `Rename the role (a password hashed with MD5, the default before PostgreSQL 14, is cleared by the rename: set it again with ALTER ROLE ... PASSWORD):`,
-        { user: before.username, database: 'postgres', variables: { old, new: next }, sql: 'ALTER ROLE :"old" RENAME TO :"new";' }),
-      {
-        say: `Change the role in its pg_hba.conf line and reload:`,
-        commands: [
-          kubectlExec(before, `${before.name}-0`, ['sh', '-c', RENAME_IN_HBA, 'sh', old, next]),
-          kubectlExec(before, `${before.name}-0`, ['psql', '-U', before.username, '-d', 'postgres', '-c', 'SELECT pg_reload_conf()']),
-        ],
-      },
-      {
-        say: 'Apply, then rebuild each standby, whose configuration names the old role (delete its claim and pod; it clones the primary again):',
-        commands: [`kubectl apply -f ${sh(change.applyFile)}`,
-          ...Array.from({ length: Math.max(before.replicas - 1, 0) }, (_, i) => `${before.name}-${i + 1}`)
-            .map((pod) => `${kubectl(before, 'delete', 'pvc', `${before.dataMount?.volume ?? 'data'}-${pod}`, '--wait=false')} && ${kubectl(before, 'delete', 'pod', pod)}`)],
-      },
+      onPrimary(before, `When every standby streams as ${next}, drop ${old}:`,
+        { user: before.username, database: 'postgres', variables: { old }, sql: 'DROP ROLE :"old";' }),
     ],
   };
 }

@@ -4,6 +4,11 @@ import * as k8s from '../../imports/k8s';
 import { InstanceSpec } from '../resolve';
 import { DATA_VOLUME } from './pod-template';
 
+/** The StatefulSet annotation naming the PostgreSQL container. */
+export const CONTAINER_ANNOTATION = 'postgres-statefulset.io/container';
+/** The StatefulSet annotation naming the image's PostgreSQL major version. */
+export const MAJOR_ANNOTATION = 'postgres-statefulset.io/postgres-major';
+
 /**
  * The StatefulSet, the construct's default child ('Resource'). It is created after the objects
  * it needs (Secret, ConfigMap, Services), so that it follows them in the manifest.
@@ -14,6 +19,12 @@ export function renderStatefulSet(scope: Construct, spec: InstanceSpec, template
       ...spec.metadata,
       name: spec.names.statefulSet,
       labels: { ...spec.metadata?.labels, ...spec.labels },
+      // for tools that read the manifests (the change check): on the StatefulSet, so that no pod restarts when they change
+      annotations: {
+        ...spec.metadata?.annotations,
+        [CONTAINER_ANNOTATION]: spec.containerName,
+        ...(spec.image.major !== undefined ? { [MAJOR_ANNOTATION]: String(spec.image.major) } : {}),
+      },
     },
     spec: {
       serviceName: spec.names.service,
