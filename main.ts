@@ -1,26 +1,33 @@
-// The example app: the training exercise (../shared/seed/postgresql-statefulset-exercise.md),
-// reproduced with the library. `cdk8s synth` writes dist/postgresql.k8s.yaml.
+// The example app: the training exercise this project grew out of
+// (../shared/seed/postgresql-statefulset-exercise.md), reproduced with the library, plus the
+// many-instances example of teams.ts. `npm run synth` writes dist/postgresql.k8s.yaml and
+// dist/teams/teams.k8s.yaml, the manifests committed in this repository.
 //
-// No password is written to dist/ unless one is supplied when synthesizing:
-//   SYNTH_POSTGRES_PASSWORD=... npm run synth    # renders the Secret postgresql-secrets
-//   npm run synth                                # expects it: kubectl create secret generic postgresql-secrets ...
+// No password is written to dist/: without SYNTH_POSTGRES_PASSWORD the Secret is expected
+// (kubectl create secret generic postgresql-secrets ...); with it, the Secret is rendered and
+// the output goes to dist-local/, which git ignores:
+//   npm run synth                                # dist/, no Secret
+//   SYNTH_POSTGRES_PASSWORD=... npm run synth    # dist-local/, with the Secret postgresql-secrets
 import * as path from 'path';
 import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PostgresCredentials, PostgresStatefulSet } from './lib';
 import { TEAMS, TeamDatabasesChart } from './teams';
 
-/** Properties of the exercise chart. */
+/** Properties of the example app's chart. */
 export interface PostgresqlExerciseChartProps extends ChartProps {
   /**
    * The superuser password to render into the Secret `postgresql-secrets`.
    *
-   * @default - the Secret is not rendered; create it with kubectl as the exercise does
+   * @default - the Secret is not rendered: create it with kubectl before applying the manifest
    */
   readonly password?: string;
 }
 
-/** The exercise's Secret, headless Service `postgresql-svc` and StatefulSet `postgresql-sfs`. */
+/**
+ * The example app: the training exercise's Secret `postgresql-secrets`, headless Service
+ * `postgresql-svc` and StatefulSet `postgresql-sfs`, as one `PostgresStatefulSet`.
+ */
 export class PostgresqlExerciseChart extends Chart {
   public readonly database: PostgresStatefulSet;
 
@@ -46,29 +53,80 @@ export class PostgresqlExerciseChart extends Chart {
   }
 }
 
+/** Every problem that the constructs of the apps report, as `[construct path] message`. */
+export function problemsOf(apps: App[]): string[] {
+  return apps.flatMap((app) => app.node.findAll()
+    .flatMap((c) => c.node.validate().map((problem) => `[${c.node.path}] ${problem}`)));
+}
+
+/** The problems found in apps before anything was written. */
+export class SynthProblems extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Validation failed with the following errors:\n  ${problems.join('\n  ')}`);
+    this.name = 'SynthProblems';
+  }
+}
+
 /**
  * Synthesizes several apps (each writes its own outdir), or none: every construct of every
- * app is validated first, and all the problems are reported together, so that a mistake in
- * one app leaves no manifest of another in dist/.
+ * app is validated first, and all the problems are reported together (`SynthProblems`), so
+ * that a mistake in one app leaves no manifest of another in dist/.
  */
 export function synthApps(apps: App[]): void {
-  const errors = apps.flatMap((app) => app.node.findAll()
-    .flatMap((c) => c.node.validate().map((error) => `[${c.node.path}] ${error}`)));
-  if (errors.length > 0) {
-    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+  const problems = problemsOf(apps);
+  if (problems.length > 0) {
+    throw new SynthProblems(problems);
   }
   apps.forEach((app) => app.synth());
 }
 
+/**
+ * `synthApps`, for a command line: when constructs report problems, prints them (each names
+ * its construct path, the prop, the value and the fix) without a stack trace, sets the exit
+ * code to 1, writes nothing and returns false. Any other error is thrown, with its stack trace.
+ */
+export function synthAppsOrReport(apps: App[]): boolean {
+  try {
+    synthApps(apps);
+    return true;
+  } catch (e) {
+    if (!(e instanceof SynthProblems)) {
+      throw e;
+    }
+    console.error(`${e.message}\nNothing was written.`);
+    process.exitCode = 1;
+    return false;
+  }
+}
+
+/** Whether `dir` is `parent` or inside it. */
+function isWithin(dir: string, parent: string): boolean {
+  const relative = path.relative(parent, dir);
+  return !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
 if (require.main === module) {
+  const password = process.env.SYNTH_POSTGRES_PASSWORD || undefined;
+  // `cdk8s synth` sets CDK8S_OUTDIR (`npm run synth` passes --output dist-local with a password).
+  const outdir = process.env.CDK8S_OUTDIR ?? (password ? 'dist-local' : 'dist');
+  const committed = [path.resolve('dist'), path.join(__dirname, 'dist')];
+  if (password && committed.some((dist) => isWithin(path.resolve(outdir), dist))) {
+    console.error([
+      `SYNTH_POSTGRES_PASSWORD is set and the output directory is ${outdir}, whose manifests are committed: the password would be written into a tracked file. Nothing was written.`,
+      'Fix: run `SYNTH_POSTGRES_PASSWORD=... npm run synth`, which writes dist-local/ (ignored by git), or pass --output <a directory git ignores>.',
+      'If `cdk8s synth` emptied dist/ before running this app, `git checkout -- dist` restores it.',
+    ].join('\n'));
+    process.exit(1);
+  }
+
   // No construct-metadata.json in dist/: `kubectl apply -f dist/` would try to apply it.
-  const app = new App({ recordConstructMetadata: false });
-  new PostgresqlExerciseChart(app, 'postgresql', { password: process.env.SYNTH_POSTGRES_PASSWORD || undefined });
+  const app = new App({ outdir, recordConstructMetadata: false });
+  new PostgresqlExerciseChart(app, 'postgresql', { password });
 
   // The many-instances example (teams.ts), in dist/teams/: `kubectl apply -f dist/` is not
-  // recursive, so it applies the exercise alone.
-  const teams = new App({ outdir: path.join(app.outdir, 'teams'), recordConstructMetadata: false });
+  // recursive, so it applies the exercise's manifest alone.
+  const teams = new App({ outdir: path.join(outdir, 'teams'), recordConstructMetadata: false });
   new TeamDatabasesChart(teams, 'teams', { teams: TEAMS });
 
-  synthApps([app, teams]);
+  synthAppsOrReport([app, teams]);
 }

@@ -3,8 +3,8 @@
 // Secrets and Services never collide, and a mistake in one entry is reported with that entry's
 // name ([teams/<team>] ...).
 //
-// `npm run synth` writes it to dist/teams/teams.k8s.yaml (main.ts synthesizes it next to the
-// exercise), which `kubectl apply -f dist/` leaves alone; apply it with
+// `npm run synth` writes it to dist/teams/teams.k8s.yaml (main.ts synthesizes it next to
+// dist/postgresql.k8s.yaml), which `kubectl apply -f dist/` leaves alone; apply it with
 // `kubectl apply -f dist/teams/` after creating each team's Secret:
 //   kubectl create secret generic <team>-postgres --from-literal=POSTGRES_PASSWORD=... [--from-literal=POSTGRES_REPLICATION_PASSWORD=...]
 import { App, Chart, ChartProps, Size } from 'cdk8s';

@@ -1,8 +1,14 @@
-// The npm package as a consumer receives it: `npm pack` of this repository, installed
-// offline into a throw-away cdk8s app that requires it from plain JavaScript and synthesizes.
-// Relies on the jsii build that `npm test` runs before jest (`npm run build`); the
-// packing itself runs with --ignore-scripts so that it does not build a second time.
-import { execFileSync } from 'child_process';
+// The npm package as a consumer receives it, both ways the README gives:
+//   - `npm pack` of this repository, installed offline into a throw-away cdk8s app that requires
+//     it from plain JavaScript, synthesizes, and runs `cdk8s synth` with the validation entry and
+//     the synth.js script of the README;
+//   - `npm install git+file://...` of this working tree, offline from the npm cache that `npm ci`
+//     filled: npm clones it, installs its devDependencies, runs `prepare` (the jsii build), packs
+//     and installs it. That takes about half a minute of the two cores, so it starts first, in the
+//     background, and its test awaits it last.
+// Relies on the jsii build that `npm test` runs before jest (`npm run build`); the packing itself
+// runs with --ignore-scripts so that it does not build a second time.
+import { execFileSync, spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { builtinModules } from 'module';
@@ -13,12 +19,19 @@ import { oneOfKind } from './util';
 
 const root = path.resolve(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf-8'));
+const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf-8');
 
-/** The only packages the library may load at run time, besides Node's builtins. */
+/** The only packages the library (build/) may load at run time, besides Node's builtins. */
 const PEERS = ['cdk8s', 'cdk8s-plus-27', 'constructs'];
+/** The validation plugin's one dependency, bundled in the tarball with its own dependencies. */
+const BUNDLED = ['ajv'];
+const BUNDLED_CLOSURE = ['ajv', 'fast-deep-equal', 'fast-uri', 'json-schema-traverse', 'require-from-string'];
+
+/** The environment of a person's shell: without the npm_* variables of the `npm test` that runs jest, and without GIT_*. */
+const shellEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(npm_|GIT_)/i.test(name)));
 
 /** Runs a command and returns its stdout; throws with its output when it fails. */
-function run(command: string, args: string[], cwd: string, env = process.env): string {
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = shellEnv): string {
   try {
     return execFileSync(command, args, { cwd, env, encoding: 'utf-8', stdio: 'pipe' });
   } catch (e: any) {
@@ -26,9 +39,16 @@ function run(command: string, args: string[], cwd: string, env = process.env): s
   }
 }
 
-/** npm as a person would run it: without the npm_* variables of the `npm test` that runs jest. */
-function npm(cwd: string, args: string[]): string {
-  return run('npm', args, cwd, Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_'))));
+/** Runs a command, whatever its exit status, and returns its status and output. */
+function runAsync(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = shellEnv) {
+  return new Promise<{ status: number | null; output: string }>((resolve) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.on('error', (error) => resolve({ status: null, output: `${output}\n${error}` }));
+    child.on('close', (status) => resolve({ status, output }));
+  });
 }
 
 /** Every file under dir, as sorted relative paths. */
@@ -50,7 +70,7 @@ function installedPackages(nodeModules: string): string[] {
         visit(full);
       } else {
         found.push(path.relative(path.dirname(nodeModules), full));
-        if (fs.existsSync(path.join(full, 'node_modules'))) visit(path.join(full, 'node_modules'));
+        if (!entry.isSymbolicLink() && fs.existsSync(path.join(full, 'node_modules'))) visit(path.join(full, 'node_modules'));
       }
     }
   };
@@ -64,139 +84,303 @@ function packageOf(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/** The packages that the .js and .d.ts files of the listed files import or require. */
+function importedPackages(dir: string, files: string[]): string[] {
+  const imported = new Set<string>();
+  for (const file of files.filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'))) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf-8');
+    for (const m of text.matchAll(/\b(?:require|import)\(\s*(['"])([^'"]+)\1\s*\)|\bfrom\s+(['"])([^'"]+)\3/g)) {
+      const specifier = m[2] ?? m[4];
+      if (!specifier.startsWith('.')) imported.add(packageOf(specifier));
+    }
+  }
+  return [...imported].sort();
+}
+
+const builtins = new Set(builtinModules);
+const isBuiltin = (name: string) => builtins.has(name.replace(/^node:/, ''));
+
+/** The one fenced block of README.md in `language` that contains `marker`. */
+function readmeBlock(language: string, marker: string): string {
+  const blocks = [...readme.matchAll(/^( *)```(\w*)\n([\s\S]*?)^\1```$/gm)]
+    .filter((m) => m[2] === language && m[3].includes(marker))
+    .map((m) => m[3].split('\n').map((line) => line.slice(m[1].length)).join('\n'));
+  if (blocks.length !== 1) {
+    throw new Error(`README.md should have exactly one \`\`\`${language} block with ${JSON.stringify(marker)}, has ${blocks.length}`);
+  }
+  return blocks[0];
+}
+
+/** A new cdk8s app directory whose node_modules holds copies of the peers, as the app's own install would. */
+function newApp(dir: string, packageJson: object = {}): string {
+  fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer-app', version: '0.0.0', private: true, ...packageJson }));
+  for (const peer of PEERS) {
+    fs.cpSync(path.join(root, 'node_modules', peer), path.join(dir, 'node_modules', peer), { recursive: true });
+  }
+  return dir;
+}
+
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/**
+ * Installs this working tree from git, as `npm install git+file://...`: tracked and untracked
+ * files that git does not ignore, as they are now, committed into a throw-away repository.
+ */
+async function installFromGit(tmp: string) {
+  const source = path.join(tmp, 'git-source');
+  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], root)
+    .split('\0')
+    .filter((f) => f !== '' && fs.existsSync(path.join(root, f)));
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(path.join(source, file)), { recursive: true });
+    fs.copyFileSync(path.join(root, file), path.join(source, file));
+  }
+  const git = ['-c', 'user.name=package test', '-c', 'user.email=package-test@example.invalid', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null'];
+  run('git', ['init', '--quiet'], source);
+  run('git', [...git, 'add', '--all'], source);
+  run('git', [...git, 'commit', '--quiet', '--message', 'the working tree under test'], source);
+
+  // npm clones a git dependency and installs its devDependencies (about 280 MB of small files)
+  // under <cache>/_cacache/tmp, then deletes them: on this disk that costs some 15 s of system
+  // time. So the install gets a cache directory of its own, under tmp (in memory when /dev/shm
+  // exists), whose index and content are links to the npm cache that `npm ci` filled.
+  const userCache = process.env.npm_config_cache || run('npm', ['config', 'get', 'cache'], root).trim();
+  const cache = path.join(tmp, 'npm-cache');
+  fs.mkdirSync(path.join(cache, '_cacache'), { recursive: true });
+  for (const part of ['index-v5', 'content-v2']) {
+    if (!fs.existsSync(path.join(userCache, '_cacache', part))) {
+      throw new Error(`the npm cache ${userCache} has no ${part}: run \`npm ci\` first, which fills it`);
+    }
+    fs.symlinkSync(path.join(userCache, '_cacache', part), path.join(cache, '_cacache', part));
+  }
+
+  // allowScripts as the README says (npm 11 warns about an unreviewed prepare without it)
+  const app = newApp(path.join(tmp, 'git-app'), { allowScripts: { [`git+file://${source}`]: true } });
+  const started = Date.now();
+  const result = await runAsync('npm', ['install', `git+file://${source}`, '--no-save', '--offline', '--no-audit', '--no-fund', '--cache', cache], app);
+  return { app, seconds: (Date.now() - started) / 1000, ...result };
+}
 
 let tmp: string;
 let tarball: string;
 let unpacked: string;
+let fromGit: ReturnType<typeof installFromGit>;
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, '.jsii'))) {
     throw new Error('no .jsii assembly: run `npm run build` first (`npm test` does)');
   }
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'package-'));
-  const [packed] = JSON.parse(npm(root, ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp]));
+  tmp = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'package-'));
+  fromGit = installFromGit(tmp);
+  fromGit.catch(() => undefined); // awaited by its test
+  const [packed] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], root));
   tarball = path.join(tmp, packed.filename);
   fs.mkdirSync(path.join(tmp, 'unpacked'));
   run('tar', ['-xzf', tarball, '-C', path.join(tmp, 'unpacked')], tmp);
   unpacked = path.join(tmp, 'unpacked', 'package'); // npm tarballs hold everything under package/
 }, 30_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await fromGit?.catch(() => undefined); // never delete the directories under a running npm
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+}, 120_000);
 
-test('the tarball holds the compiled library, the jsii assembly, README, LICENSE and package.json, and nothing else', () => {
-  // One .js and one .d.ts for each TypeScript source of the library and of imports/.
-  const compiled = ['lib', 'imports'].flatMap((dir) => listFiles(path.join(root, dir))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-    .flatMap((f) => [`build/${dir}/${f.replace(/\.ts$/, '.js')}`, `build/${dir}/${f.replace(/\.ts$/, '.d.ts')}`]));
-  expect(compiled).toContain('build/imports/k8s.js');
+describe('the tarball (npm pack)', () => {
+  test('holds the compiled library, the jsii assembly, the validation plugin with its schema, README, LICENSE and package.json, and the bundled ajv', () => {
+    // One .js and one .d.ts for each TypeScript source of the library and of imports/.
+    const compiled = ['lib', 'imports'].flatMap((dir) => listFiles(path.join(root, dir))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .flatMap((f) => [`build/${dir}/${f.replace(/\.ts$/, '.js')}`, `build/${dir}/${f.replace(/\.ts$/, '.d.ts')}`]));
+    expect(compiled).toContain('build/imports/k8s.js');
+    const validation = ['validation/index.js', 'validation/strict-schema.js', 'validation/strict-schema.d.ts', 'validation/k8s-schema/v1.27.0/_definitions.json'];
 
-  expect(listFiles(unpacked)).toEqual([...compiled, '.jsii', 'LICENSE', 'README.md', 'package.json'].sort());
-});
-
-test('the packaged package.json: cdk8s, cdk8s-plus-27 and constructs are peer dependencies, and there is no other dependency', () => {
-  const packaged = JSON.parse(fs.readFileSync(path.join(unpacked, 'package.json'), 'utf-8'));
-  expect(Object.keys(packaged.peerDependencies ?? {}).sort()).toEqual(PEERS);
-  expect(packaged.dependencies ?? {}).toEqual({});
-  expect(packaged.optionalDependencies ?? {}).toEqual({});
-  expect(packaged.bundleDependencies ?? packaged.bundledDependencies ?? []).toEqual([]);
-  // main and types point into the tarball.
-  expect(fs.existsSync(path.join(unpacked, packaged.main))).toBe(true);
-  expect(fs.existsSync(path.join(unpacked, packaged.types))).toBe(true);
-});
-
-test('the compiled library and its type declarations import nothing but the peer dependencies and Node builtins', () => {
-  const imported = new Set<string>();
-  for (const file of listFiles(unpacked).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'))) {
-    const text = fs.readFileSync(path.join(unpacked, file), 'utf-8');
-    for (const m of text.matchAll(/\b(?:require|import)\(\s*(['"])([^'"]+)\1\s*\)|\bfrom\s+(['"])([^'"]+)\3/g)) {
-      const specifier = m[2] ?? m[4];
-      if (!specifier.startsWith('.')) imported.add(packageOf(specifier));
-    }
-  }
-  const builtins = new Set(builtinModules);
-  const foreign = [...imported].filter((name) => !PEERS.includes(name) && !builtins.has(name.replace(/^node:/, '')));
-  expect(foreign).toEqual([]);
-  // The scan does see the imports: the library uses each of its peers (drop a peer it stops using).
-  expect([...imported].filter((n) => !builtins.has(n.replace(/^node:/, ''))).sort()).toEqual(PEERS);
-});
-
-test('installed offline into a new cdk8s app, the package loads from plain JavaScript and synthesizes a StatefulSet and its headless Service', () => {
-  // GIVEN a throw-away app whose node_modules holds copies of the peer dependencies, as
-  // the app's own install would, and the tarball installed with an empty npm cache and no
-  // registry: any dependency the package declares beyond these fails the install.
-  const app = path.join(tmp, 'app');
-  fs.mkdirSync(path.join(app, 'node_modules'), { recursive: true });
-  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer-app', version: '0.0.0', private: true }));
-  for (const peer of PEERS) {
-    fs.cpSync(path.join(root, 'node_modules', peer), path.join(app, 'node_modules', peer), { recursive: true });
-  }
-  npm(app, ['install', tarball, '--no-save', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'empty-npm-cache')]);
-
-  fs.writeFileSync(path.join(app, 'synth.js'), `
-    const { App, Chart, Size } = require('cdk8s');
-    const { PostgresStatefulSet, PostgresCredentials } = require('cdk8s-postgres-statefulset');
-
-    const app = new App({ outdir: process.argv[2] });
-    const chart = new Chart(app, 'shop', { namespace: 'shop' });
-    const db = new PostgresStatefulSet(chart, 'Orders', {
-      statefulSetName: 'orders-db',
-      serviceName: 'orders-db-svc',
-      replicas: 2,
-      storage: Size.gibibytes(5),
-      credentials: PostgresCredentials.fromPassword('packaged-test-password'),
-      replicationCredentials: PostgresCredentials.fromPassword('packaged-replication-password'),
-    });
-    app.synth();
-
-    // The package roots of every cdk8s and constructs module this process loaded.
-    const loaded = Object.keys(require.cache)
-      .map((file) => /^(.*[\\\\/]node_modules[\\\\/](?:cdk8s|constructs))[\\\\/]/.exec(file)?.[1])
-      .filter(Boolean);
-    console.log(JSON.stringify({ serviceDnsName: db.serviceDnsName, loaded: [...new Set(loaded)].sort() }));
-  `);
-
-  // WHEN the app synthesizes with node alone
-  const outdir = path.join(tmp, 'app-dist');
-  const printed = JSON.parse(run('node', ['synth.js', outdir], app));
-
-  // THEN the app has exactly one copy of each peer, the one it installed, and nothing more
-  expect(installedPackages(path.join(app, 'node_modules')).filter((p) => /(^|\/)(cdk8s|constructs)$/.test(p)))
-    .toEqual(['node_modules/cdk8s', 'node_modules/constructs']);
-  expect(printed.loaded).toEqual([path.join(app, 'node_modules', 'cdk8s'), path.join(app, 'node_modules', 'constructs')]);
-  expect(fs.readdirSync(path.join(app, 'node_modules')).filter((f) => !f.startsWith('.')).sort())
-    .toEqual([...PEERS, pkg.name].sort());
-  expect(fs.existsSync(path.join(app, 'node_modules', pkg.name, 'node_modules'))).toBe(false);
-
-  // AND the manifest holds the StatefulSet, its headless Service and the Secret, wired together
-  expect(fs.readdirSync(outdir)).toEqual(['shop.k8s.yaml']);
-  const manifest = parseAllDocuments(fs.readFileSync(path.join(outdir, 'shop.k8s.yaml'), 'utf-8')).map((d) => d.toJS());
-  const sts = oneOfKind(manifest, 'StatefulSet', 'orders-db');
-  const svc = oneOfKind(manifest, 'Service', 'orders-db-svc');
-  expect(sts.metadata.namespace).toBe('shop');
-  expect(sts.spec.serviceName).toBe('orders-db-svc');
-  expect(sts.spec.replicas).toBe(2);
-  expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('5Gi');
-  expect(svc.metadata.namespace).toBe('shop');
-  expect(svc.spec.clusterIP).toBe('None');
-  expect(svc.spec.ports).toContainEqual(expect.objectContaining({ port: 5432 }));
-  expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
-  const passwordRef = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'POSTGRES_PASSWORD').valueFrom.secretKeyRef;
-  expect(oneOfKind(manifest, 'Secret', passwordRef.name).stringData).toEqual({
-    [passwordRef.key]: 'packaged-test-password',
-    POSTGRES_REPLICATION_PASSWORD: 'packaged-replication-password',
+    const files = listFiles(unpacked);
+    expect(files.filter((f) => !f.startsWith('node_modules/')))
+      .toEqual([...compiled, ...validation, '.jsii', 'LICENSE', 'README.md', 'package.json'].sort());
+    // The schema is the repository's copy, byte for byte.
+    expect(sha256(path.join(unpacked, 'validation/k8s-schema/v1.27.0/_definitions.json')))
+      .toBe(sha256(path.join(root, 'validation/k8s-schema/v1.27.0/_definitions.json')));
+    // Bundled: ajv and the packages it depends on, nothing else.
+    expect([...new Set(files.filter((f) => f.startsWith('node_modules/')).map((f) => packageOf(f.split('/').slice(1).join('/'))))].sort())
+      .toEqual(BUNDLED_CLOSURE);
   });
-  expect(printed.serviceDnsName).toBe('orders-db-svc.shop.svc.cluster.local');
-}, 30_000);
 
-test('the JavaScript package that jsii-pacmak wrote (`npm run package:js`) is this same tarball', () => {
-  const jsPackage = path.join(root, pkg.jsii.outdir, 'js', `${pkg.name}@${pkg.version}.jsii.tgz`);
-  if (!fs.existsSync(jsPackage)) {
-    throw new Error(`${path.relative(root, jsPackage)} is missing: run \`npm run package:js\` (\`npm test\` does)`);
-  }
-  if (sha256(jsPackage) !== sha256(tarball)) {
-    throw new Error(`${path.relative(root, jsPackage)} differs from what npm pack produces now: run \`npm run package:js\` (\`npm test\` does)`);
-  }
+  test('package.json: cdk8s, cdk8s-plus-27 and constructs are peer dependencies; the one dependency, ajv, is bundled', () => {
+    const packaged = JSON.parse(fs.readFileSync(path.join(unpacked, 'package.json'), 'utf-8'));
+    expect(Object.keys(packaged.peerDependencies ?? {}).sort()).toEqual(PEERS);
+    expect(Object.keys(packaged.dependencies ?? {})).toEqual(BUNDLED);
+    expect(packaged.bundleDependencies ?? packaged.bundledDependencies).toEqual(BUNDLED);
+    expect(packaged.optionalDependencies ?? {}).toEqual({});
+    // The bundled ajv is the version the repository tests with.
+    expect(JSON.parse(fs.readFileSync(path.join(unpacked, 'node_modules/ajv/package.json'), 'utf-8')).version)
+      .toBe(JSON.parse(fs.readFileSync(path.join(root, 'node_modules/ajv/package.json'), 'utf-8')).version);
+    // main and types point into the tarball.
+    expect(fs.existsSync(path.join(unpacked, packaged.main))).toBe(true);
+    expect(fs.existsSync(path.join(unpacked, packaged.types))).toBe(true);
+  });
+
+  test('the library imports nothing but its peers and Node builtins; the validation plugin nothing but ajv and Node builtins', () => {
+    const files = listFiles(unpacked);
+    const library = importedPackages(unpacked, files.filter((f) => f.startsWith('build/')));
+    // The scan does see the imports: the library uses each of its peers (drop a peer it stops using).
+    expect(library.filter((name) => !isBuiltin(name))).toEqual(PEERS);
+    const validation = importedPackages(unpacked, files.filter((f) => f.startsWith('validation/')));
+    expect(validation.filter((name) => !isBuiltin(name))).toEqual(BUNDLED);
+  });
+
+  test('the JavaScript package that jsii-pacmak wrote (`npm run package:js`) is this same tarball', () => {
+    const jsPackage = path.join(root, pkg.jsii.outdir, 'js', `${pkg.name}@${pkg.version}.jsii.tgz`);
+    if (!fs.existsSync(jsPackage)) {
+      throw new Error(`${path.relative(root, jsPackage)} is missing: run \`npm run package:js\` (\`npm test\` does)`);
+    }
+    if (sha256(jsPackage) !== sha256(tarball)) {
+      throw new Error(`${path.relative(root, jsPackage)} differs from what npm pack produces now: run \`npm run package:js\` (\`npm test\` does)`);
+    }
+  });
 });
+
+describe('a cdk8s app with the tarball installed', () => {
+  let app: string;
+  const outdir = () => path.join(app, 'dist');
+
+  beforeAll(() => {
+    // GIVEN a throw-away app with the peers, the tarball installed with an empty npm cache and
+    // no registry (any dependency the package needs beyond the peers and what it bundles fails
+    // the install), the README's validation entry in its cdk8s.yaml and its synth.js script.
+    app = newApp(path.join(tmp, 'app'), { scripts: { synth: 'node synth.js' } });
+    run('npm', ['install', tarball, '--no-save', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'empty-npm-cache')], app);
+    // cdk8s-cli, the app's devDependency (a link to this repository's copy, to save copying its 150 packages)
+    fs.symlinkSync(path.join(root, 'node_modules', 'cdk8s-cli'), path.join(app, 'node_modules', 'cdk8s-cli'));
+
+    fs.writeFileSync(path.join(app, 'cdk8s.yaml'), `language: typescript\napp: node main.js\n${readmeBlock('yaml', 'class: StrictKubernetesSchema')}`);
+    fs.writeFileSync(path.join(app, 'synth.js'), readmeBlock('js', 'synth.js'));
+    // The app: valid by default; MAKE_IT=unknown-field adds an object the schema rejects,
+    // MAKE_IT=invalid-props gives invalid props. It ends as the README says.
+    fs.writeFileSync(path.join(app, 'main.js'), `
+      const { ApiObject, App, Chart, Size } = require('cdk8s');
+      const { PostgresStatefulSet, PostgresCredentials } = require('cdk8s-postgres-statefulset');
+
+      const app = new App();
+      const chart = new Chart(app, 'shop', { namespace: 'shop' });
+      const db = new PostgresStatefulSet(chart, 'Orders', {
+        statefulSetName: 'orders-db',
+        serviceName: 'orders-db-svc',
+        replicas: process.env.MAKE_IT === 'invalid-props' ? 0 : 2,
+        image: process.env.MAKE_IT === 'invalid-props' ? 'postgres:latest' : undefined,
+        storage: Size.gibibytes(5),
+        credentials: PostgresCredentials.fromPassword('packaged-test-password'),
+        replicationCredentials: PostgresCredentials.fromPassword('packaged-replication-password'),
+      });
+      if (process.env.MAKE_IT === 'unknown-field') {
+        new ApiObject(chart, 'Hand', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'hand-written' }, spec: { clusterIp: 'None' } });
+      }
+
+      const problems = app.node.findAll().flatMap((c) => c.node.validate().map((p) => \`[\${c.node.path}] \${p}\`));
+      if (problems.length > 0) {
+        console.error(problems.join('\\n'));
+        process.exit(1);
+      }
+      app.synth();
+
+      // The package roots of every cdk8s and constructs module this process loaded.
+      const loaded = Object.keys(require.cache)
+        .map((file) => /^(.*[\\\\/]node_modules[\\\\/](?:cdk8s|constructs))[\\\\/]/.exec(file)?.[1])
+        .filter(Boolean);
+      console.log(JSON.stringify({ serviceDnsName: db.serviceDnsName, loaded: [...new Set(loaded)].sort() }));
+    `);
+  }, 30_000);
+
+  test('README: main.ts ends with the same problem check as this app', () => {
+    expect(readme).toContain('const problems = app.node.findAll().flatMap((c) => c.node.validate().map((p) => `[${c.node.path}] ${p}`));');
+    expect(readme).toContain('"synth": "node synth.js"');
+  });
+
+  test('the package loads from plain JavaScript, with one copy of each peer, and synthesizes a StatefulSet and its headless Service', () => {
+    // WHEN the app synthesizes with node alone (no cdk8s-cli, no schema validation)
+    const printed = JSON.parse(run('node', ['main.js'], app, { ...shellEnv, CDK8S_OUTDIR: outdir() }));
+
+    // THEN the app has exactly one copy of each peer, the one it installed, and nothing more
+    expect(installedPackages(path.join(app, 'node_modules')).filter((p) => /(^|\/)(cdk8s|constructs)$/.test(p)))
+      .toEqual(['node_modules/cdk8s', 'node_modules/constructs']);
+    expect(printed.loaded).toEqual([path.join(app, 'node_modules', 'cdk8s'), path.join(app, 'node_modules', 'constructs')]);
+    expect(fs.readdirSync(path.join(app, 'node_modules')).filter((f) => !f.startsWith('.')).sort())
+      .toEqual([...PEERS, 'cdk8s-cli', pkg.name].sort());
+    // AND the bundled ajv stays inside the package
+    expect(fs.readdirSync(path.join(app, 'node_modules', pkg.name, 'node_modules')).filter((f) => !f.startsWith('.')).sort())
+      .toEqual(BUNDLED_CLOSURE);
+
+    // AND the manifest holds the StatefulSet, its headless Service and the Secret, wired together
+    expect(fs.readdirSync(outdir())).toEqual(['shop.k8s.yaml']);
+    const manifest = parseAllDocuments(fs.readFileSync(path.join(outdir(), 'shop.k8s.yaml'), 'utf-8')).map((d) => d.toJS());
+    const sts = oneOfKind(manifest, 'StatefulSet', 'orders-db');
+    const svc = oneOfKind(manifest, 'Service', 'orders-db-svc');
+    expect(sts.metadata.namespace).toBe('shop');
+    expect(sts.spec.serviceName).toBe('orders-db-svc');
+    expect(sts.spec.replicas).toBe(2);
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('5Gi');
+    expect(svc.metadata.namespace).toBe('shop');
+    expect(svc.spec.clusterIP).toBe('None');
+    expect(svc.spec.ports).toContainEqual(expect.objectContaining({ port: 5432 }));
+    expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    const passwordRef = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'POSTGRES_PASSWORD').valueFrom.secretKeyRef;
+    expect(oneOfKind(manifest, 'Secret', passwordRef.name).stringData).toEqual({
+      [passwordRef.key]: 'packaged-test-password',
+      POSTGRES_REPLICATION_PASSWORD: 'packaged-replication-password',
+    });
+    expect(printed.serviceDnsName).toBe('orders-db-svc.shop.svc.cluster.local');
+  });
+
+  // `npm run synth` is `node synth.js` (checked above); run without npm's start-up.
+  test('`npm run synth` (the README\'s synth.js) with the README\'s validation entry: a valid app is synthesized and passes the schema check', async () => {
+    const { status, output } = await runAsync('node', ['synth.js'], app);
+    expect(output).toContain(`Validation Report (${path.join(app, 'node_modules', pkg.name, 'validation')}@0.1.0)`);
+    expect(output).toContain('Validations ended succesfully');
+    expect(status).toBe(0);
+    // cdk8s-cli has the app record construct paths for the report when validations are configured
+    expect(listFiles(outdir())).toEqual(['construct-metadata.json', 'shop.k8s.yaml']);
+    // every object was checked
+    const objects = parseAllDocuments(fs.readFileSync(path.join(outdir(), 'shop.k8s.yaml'), 'utf-8')).length;
+    expect(objects).toBeGreaterThan(3);
+    expect(output).toMatch(new RegExp(`objects\\s*│\\s*${objects}\\s`));
+  }, 30_000);
+
+  test('an object with an unknown field fails `npm run synth` with the plugin\'s report, and no manifest is left', async () => {
+    const { status, output } = await runAsync('node', ['synth.js'], app, { ...shellEnv, MAKE_IT: 'unknown-field' });
+    expect(output).toContain('Kubernetes 1.27.0 schema (strict)');
+    expect(output).toContain('Service "hand-written" does not match the Kubernetes 1.27.0 schema');
+    expect(output).toContain('/spec: unknown field "clusterIp"');
+    expect(output).toContain('Invalid manifests were deleted from the output directory');
+    expect(status).toBe(2);
+    expect(listFiles(outdir()).filter((f) => f.endsWith('.yaml'))).toEqual([]);
+  }, 30_000);
+
+  test('invalid props: `npm run synth` prints every problem without a stack trace, exits non-zero, and writes nothing', async () => {
+    const { status, output } = await runAsync('node', ['synth.js'], app, { ...shellEnv, MAKE_IT: 'invalid-props' });
+    expect(output).toContain('[shop/Orders] PostgresStatefulSet: replicas must be a positive integer, got 0. Fix: ');
+    expect(output).toContain('[shop/Orders] PostgresStatefulSet: image uses the \'latest\' tag');
+    expect(output).not.toMatch(/^\s+at /m);
+    expect(status).toBe(1);
+    expect(fs.existsSync(outdir())).toBe(false);
+  }, 30_000);
+});
+
+test('installed from a git URL (git+file:// of this working tree, offline): npm runs the build, and the app gets the same files as from the tarball', async () => {
+  const { app, seconds, status, output } = await fromGit;
+  if (status !== 0) {
+    throw new Error(`npm install git+file://... failed (${status}) after ${seconds} s:\n${output}`);
+  }
+  const installed = path.join(app, 'node_modules', pkg.name);
+  // The same files, byte for byte, as the tarball: everything tested on the tarball holds.
+  expect(listFiles(installed)).toEqual(listFiles(unpacked));
+  const differing = listFiles(unpacked).filter((f) => sha256(path.join(installed, f)) !== sha256(path.join(unpacked, f)));
+  expect(differing).toEqual([]);
+  // AND it loads
+  const loaded = run('node', ['-e', `
+    const { App, Chart } = require('cdk8s');
+    const { PostgresStatefulSet } = require('${pkg.name}');
+    const chart = new Chart(new App(), 'databases', { namespace: 'shop' });
+    console.log(new PostgresStatefulSet(chart, 'Orders', { serviceName: 'orders' }).serviceDnsName);
+  `], app);
+  expect(loaded.trim()).toBe('orders.shop.svc.cluster.local');
+}, 180_000);

@@ -1,23 +1,36 @@
-// `npm run synth` (cdk8s synth), run as the README says, with the cdk8s.yaml of this repository.
+// `npm run synth` (scripts/synth.js, which runs cdk8s synth), run as the README says, with the
+// cdk8s.yaml of this repository.
 import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { parseAllDocuments } from 'yaml';
+import { oneOfKind } from './util';
 
 const root = path.resolve(__dirname, '..');
 
-/**
- * Runs `npm run synth` (the README's command: `cdk8s synth --check-upgrade=false`), or, for the
- * fixture apps, the same CLI without npm's start-up cost.
- */
-function cdk8sSynth(outdir: string, ...args: string[]) {
-  const [command, prefix] = args.length === 0
-    ? ['npm', ['run', '--silent', 'synth', '--']]
-    : ['node', [path.join(root, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--check-upgrade=false']];
-  const env: NodeJS.ProcessEnv = { ...process.env, SYNTH_POSTGRES_PASSWORD: '' };
+/** The environment of a person's shell (no SYNTH_POSTGRES_PASSWORD unless given, no upgrade check setting). */
+function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SYNTH_POSTGRES_PASSWORD: '', ...extra };
   delete env.CDK8S_CHECK_UPGRADE; // the README's command must turn the check off by itself
-  const result = spawnSync(command, [...prefix, '--output', outdir, ...args], { cwd: root, encoding: 'utf-8', env });
+  return env;
+}
+
+/** Runs a command; returns its exit status and its output (stdout, then stderr). */
+function runIn(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = shellEnv()) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf-8', env });
   return { status: result.status, output: `${result.stdout}\n${result.stderr}` };
+}
+
+/** `npm run synth -- [args]`, the README's command, in this repository. */
+function npmRunSynth(...args: string[]) {
+  return runIn(root, 'npm', ['run', '--silent', 'synth', '--', ...args]);
+}
+
+/** The plain cdk8s CLI, without npm's start-up cost. */
+function cdk8sSynth(cwd: string, args: string[], env?: NodeJS.ProcessEnv) {
+  return runIn(cwd, 'node', [path.join(root, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--check-upgrade=false', ...args], env);
 }
 
 function listFiles(dir: string): string[] {
@@ -25,6 +38,11 @@ function listFiles(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
     .sort();
+}
+
+/** The files of dir with their contents, for an exact comparison that names the file that differs. */
+function contents(dir: string): string[] {
+  return listFiles(dir).map((file) => `${file}:\n${fs.readFileSync(path.join(dir, file), 'utf-8')}`);
 }
 
 let outdir: string;
@@ -35,33 +53,83 @@ afterEach(() => {
   fs.rmSync(outdir, { recursive: true, force: true });
 });
 
-test('cdk8s synth writes exactly the committed dist/ and validates it against the schema', () => {
-  const { status, output } = cdk8sSynth(outdir);
+test('npm run synth writes exactly the committed dist/ and validates it against the schema', () => {
+  const { status, output } = npmRunSynth('--output', outdir);
   expect(output).toContain('Validations ended succesfully');
   expect(status).toBe(0);
   // no upgrade check: offline it prints an http error and "A new version undefined ..."
   expect(output).not.toMatch(/new version|http error/);
-  expect(listFiles(outdir)).toEqual(listFiles(path.join(root, 'dist')));
-  for (const file of listFiles(outdir)) {
-    expect(`${file}:\n${fs.readFileSync(path.join(outdir, file), 'utf-8')}`)
-      .toEqual(`${file}:\n${fs.readFileSync(path.join(root, 'dist', file), 'utf-8')}`);
-  }
+  expect(contents(outdir)).toEqual(contents(path.join(root, 'dist')));
 }, 60_000);
 
-test('invalid props: cdk8s synth exits non-zero, names every problem, and writes no manifest', () => {
-  const { status, output } = cdk8sSynth(outdir, '--app', 'node -r ./scripts/register-ts.js test/fixtures/invalid-props-app.ts');
+test('invalid props: npm run synth prints every problem without a stack trace, exits non-zero, and writes nothing', () => {
+  // The fixture app synthesizes as main.ts does (synthAppsOrReport).
+  const { status, output } = npmRunSynth('--output', outdir, '--app', 'node -r ./scripts/register-ts.js test/fixtures/invalid-props-app.ts');
   expect(status).not.toBe(0);
-  expect(output).toContain('[broken/Db] PostgresStatefulSet: replicas must be a positive integer, got 0');
+  expect(output).toContain('[broken/Db] PostgresStatefulSet: replicas must be a positive integer, got 0. Fix: set replicas to 1 or more');
   expect(output).toContain('[broken/Db] PostgresStatefulSet: image uses the \'latest\' tag');
   expect(output).toContain('[broken/Db] PostgresStatefulSet: storage must be larger than zero, got 0Gi');
+  expect(output).toContain('Nothing was written.');
+  // neither the app's exception nor cdk8s-cli's error comes with a stack trace
+  expect(output).not.toMatch(/^\s+at /m);
+  expect(output).not.toMatch(/node:internal|node_modules/);
   expect(fs.existsSync(outdir) ? listFiles(outdir) : []).toEqual([]);
 }, 60_000);
 
 test('an object that breaks the schema fails the synth, and its manifest is deleted', () => {
-  const { status, output } = cdk8sSynth(outdir, '--app', 'node -r ./scripts/register-ts.js test/fixtures/schema-violation-app.ts');
+  const { status, output } = cdk8sSynth(root, ['--output', outdir, '--app', 'node -r ./scripts/register-ts.js test/fixtures/schema-violation-app.ts']);
   expect(status).not.toBe(0);
   expect(output).toContain('/spec: unknown field "clusterIp"');
   expect(output).toContain('Resource Name: hand-written');
   expect(output).toContain('Validation failed');
   expect(listFiles(outdir).filter((f) => f.endsWith('.yaml'))).toEqual([]);
 }, 60_000);
+
+describe('a password given at synth time never reaches the committed dist/', () => {
+  // A checkout of the example app to run in: links to this repository's files, and a copy of
+  // the committed dist/ (written to, if the password went there).
+  let checkout: string;
+  const password = `pw-${crypto.randomBytes(8).toString('hex')}`;
+  const filesWithPassword = () => listFiles(checkout)
+    .filter((file) => fs.readFileSync(path.join(checkout, file), 'utf-8').includes(password));
+
+  beforeEach(() => {
+    checkout = path.join(outdir, 'checkout');
+    fs.mkdirSync(checkout);
+    for (const file of ['package.json', 'cdk8s.yaml', 'main.ts', 'teams.ts', 'lib', 'imports', 'validation', 'scripts', 'node_modules']) {
+      fs.symlinkSync(path.join(root, file), path.join(checkout, file));
+    }
+    fs.cpSync(path.join(root, 'dist'), path.join(checkout, 'dist'), { recursive: true });
+  });
+
+  test('SYNTH_POSTGRES_PASSWORD=... npm run synth writes the Secret to dist-local/, which git ignores, and leaves dist/ as it was', () => {
+    const { status, output } = runIn(checkout, 'npm', ['run', '--silent', 'synth'], shellEnv({ SYNTH_POSTGRES_PASSWORD: password }));
+    expect(output).toContain('Validations ended succesfully');
+    expect(status).toBe(0);
+
+    expect(listFiles(path.join(checkout, 'dist-local'))).toEqual(['postgresql.k8s.yaml', path.join('teams', 'teams.k8s.yaml')]);
+    const manifest = parseAllDocuments(fs.readFileSync(path.join(checkout, 'dist-local', 'postgresql.k8s.yaml'), 'utf-8')).map((d) => d.toJS());
+    expect(oneOfKind(manifest, 'Secret', 'postgresql-secrets').stringData).toEqual({ POSTGRES_PASSWORD: password });
+    expect(contents(path.join(checkout, 'dist'))).toEqual(contents(path.join(root, 'dist')));
+    expect(filesWithPassword()).toEqual(['dist-local/postgresql.k8s.yaml']);
+    // dist-local/ is ignored by this repository's .gitignore
+    expect(runIn(root, 'git', ['check-ignore', '--quiet', '--no-index', 'dist-local/postgresql.k8s.yaml']).status).toBe(0);
+    expect(runIn(root, 'git', ['check-ignore', '--quiet', '--no-index', 'dist/postgresql.k8s.yaml']).status).toBe(1);
+  }, 60_000);
+
+  test('with --output dist, npm run synth refuses before anything is written or deleted', () => {
+    const { status, output } = runIn(checkout, 'npm', ['run', '--silent', 'synth', '--', '--output', 'dist'], shellEnv({ SYNTH_POSTGRES_PASSWORD: password }));
+    expect(status).toBe(1);
+    expect(output).toContain('SYNTH_POSTGRES_PASSWORD is set and --output is dist, whose manifests are committed');
+    expect(contents(path.join(checkout, 'dist'))).toEqual(contents(path.join(root, 'dist')));
+    expect(filesWithPassword()).toEqual([]);
+  }, 60_000);
+
+  test('plain cdk8s synth (output dist/) with a password: the app refuses and writes nothing', () => {
+    const { status, output } = cdk8sSynth(checkout, [], shellEnv({ SYNTH_POSTGRES_PASSWORD: password }));
+    expect(status).not.toBe(0);
+    expect(output).toContain('SYNTH_POSTGRES_PASSWORD is set and the output directory is dist, whose manifests are committed');
+    expect(output).toContain('git checkout -- dist');
+    expect(filesWithPassword()).toEqual([]);
+  }, 60_000);
+});

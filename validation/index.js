@@ -1,14 +1,20 @@
 // cdk8s validation plugin: every synthesized object must match the official
 // Kubernetes schema, with unknown fields rejected (see strict-schema.js).
 //
-// Configured in cdk8s.yaml:
+// It ships in the npm package (with the schema files and ajv, bundled). A cdk8s app that has
+// the package installed turns it on with one entry in its cdk8s.yaml; `cdk8s synth` then runs it:
 //
 //   validations:
-//     - package: ./validation
+//     - package: ./node_modules/cdk8s-postgres-statefulset/validation
 //       class: StrictKubernetesSchema
-//       version: 1.0.0
+//       version: 0.1.0
 //       properties:
 //         kubernetesVersion: 1.27.0
+//
+// The `./` form is a local path for cdk8s-cli, loaded as it is. A bare package name
+// (`package: cdk8s-postgres-statefulset/validation`) is not looked up in the app's
+// node_modules: cdk8s-cli runs `npm install <package>@<version>` into ~/.cdk8s/plugins instead.
+// This repository's own cdk8s.yaml names the directory: `package: ./validation`.
 //
 // It runs offline. When an object fails, the report names it and every problem
 // found, `cdk8s synth` exits non-zero, and the manifests of that run are deleted,
@@ -16,12 +22,21 @@
 'use strict';
 
 const fs = require('fs');
+const path = require('path');
 const { StrictSchema, DEFAULT_VERSION } = require('./strict-schema');
+
+const SCHEMA_DIRECTORY = path.join(__dirname, 'k8s-schema');
 
 class StrictKubernetesSchema {
   /** @param {{ kubernetesVersion?: string }} [properties] */
   constructor(properties = {}) {
-    this.schema = new StrictSchema(properties.kubernetesVersion ?? DEFAULT_VERSION);
+    const version = String(properties.kubernetesVersion ?? DEFAULT_VERSION);
+    if (!fs.existsSync(path.join(SCHEMA_DIRECTORY, `v${version}`, '_definitions.json'))) {
+      const available = fs.readdirSync(SCHEMA_DIRECTORY).map((name) => name.replace(/^v/, ''));
+      throw new Error(`StrictKubernetesSchema: kubernetesVersion must be one of the schemas shipped in ${SCHEMA_DIRECTORY}, got ${version}. `
+        + `Fix: set properties.kubernetesVersion in cdk8s.yaml to ${available.join(' or ')}`);
+    }
+    this.schema = new StrictSchema(version);
   }
 
   async validate(context) {

@@ -1,0 +1,28 @@
+// The `prepare` script: compiles the library with jsii (`npm run build`) so that the package
+// holds build/ and .jsii wherever npm makes it:
+//   - `npm pack` and `npm publish` run `prepare` before they pack;
+//   - `npm install <git URL>` (github:owner/repo#ref, git+https://..., git+file://...) runs
+//     *only* `prepare`: npm clones the repository into a temporary directory, installs its
+//     dependencies and devDependencies there (`npm install`), runs `prepare`, then packs the
+//     directory by `files` and installs that;
+//   - `npm ci` / `npm install` in a clone of this repository run it too (about 7 s).
+//
+// The one case skipped: the `npm install` that npm runs inside a git dependency's clone (it
+// marks it with _PACOTE_NO_PREPARE_ in the environment) also runs this package's `prepare`, and
+// npm runs `prepare` once more right after it, before packing (that run has
+// npm_package_resolved set). Building in both would cost a second jsii compile on every git
+// install. If npm ever stops setting either variable, the build simply runs twice.
+'use strict';
+const { spawnSync } = require('child_process');
+
+if (process.env._PACOTE_NO_PREPARE_ && !process.env.npm_package_resolved) {
+  console.error('prepare: skipped in the install of a git dependency; npm runs prepare again before it packs');
+  process.exit(0);
+}
+
+const npm = process.env.npm_execpath
+  ? [process.execPath, [process.env.npm_execpath]]
+  : ['npm', []];
+// The compiler's output goes to stderr: `npm pack --json` prints its JSON on stdout.
+const result = spawnSync(npm[0], [...npm[1], 'run', '--silent', 'build'], { stdio: ['inherit', 2, 2] });
+process.exit(result.status ?? 1);
