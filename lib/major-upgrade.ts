@@ -61,7 +61,7 @@ export class PostgresMajorUpgrade {
 
   private constructor(
     /** The image the data was written with. */
-    public readonly fromImage: string,
+    public readonly oldImage: string,
     method: MajorUpgradeMethod | undefined,
   ) {
     this.method = method;
@@ -74,7 +74,7 @@ export class PostgresMajorUpgrade {
    */
   public _describe(): string {
     return this.method === undefined
-      ? `PostgresMajorUpgrade.fromImage('${this.fromImage}')`
-      : `PostgresMajorUpgrade.fromImageWith('${this.fromImage}', MajorUpgradeMethod.${this.method === MajorUpgradeMethod.PG_UPGRADE ? 'PG_UPGRADE' : 'DUMP_AND_RESTORE'})`;
+      ? `PostgresMajorUpgrade.fromImage('${this.oldImage}')`
+      : `PostgresMajorUpgrade.fromImageWith('${this.oldImage}', MajorUpgradeMethod.${this.method === MajorUpgradeMethod.PG_UPGRADE ? 'PG_UPGRADE' : 'DUMP_AND_RESTORE'})`;
   }
 }

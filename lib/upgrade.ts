@@ -27,11 +27,11 @@ export function resolveUpgrade(upgrade: PostgresMajorUpgrade | undefined, image:
   if (!upgrade) {
     return undefined;
   }
-  const parsed = parseImage(upgrade.fromImage);
-  const from = osRelease(upgrade.fromImage);
+  const parsed = parseImage(upgrade.oldImage);
+  const from = osRelease(upgrade.oldImage);
   const sameRelease = from !== undefined && from === osRelease(image);
   return {
-    fromImage: upgrade.fromImage,
+    fromImage: upgrade.oldImage,
     fromMajor: typeof parsed === 'string' ? undefined : parsed.majorVersion,
     method: upgrade.method ?? (sameRelease ? MajorUpgradeMethod.PG_UPGRADE : MajorUpgradeMethod.DUMP_AND_RESTORE),
   };

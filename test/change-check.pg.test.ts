@@ -11,6 +11,8 @@ import { Finding, psqlArgs } from '../lib/change-check/findings';
 import { containerEnv, Env, freePorts, initdb, runInitScripts, runOk, Sandbox, Server } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
+jest.setTimeout(60_000); // real servers, on a machine that may be busy
+
 const PASSWORD = 'tes6Aev8';
 const REPLICATION_PASSWORD = 'r3plicate-me';
 let PORT: number;
