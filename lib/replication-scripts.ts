@@ -119,7 +119,7 @@ if [ "$ordinal" = 0 ]; then
   say "primary initialised before replication was enabled: creating the replication role"
   socket=$(mktemp -d)
   [ "$(id -u)" != 0 ] || chown postgres "$socket"
-  as_postgres postgres "$@" -c listen_addresses= -c "unix_socket_directories=$socket" &
+  as_postgres postgres "$@" -c listen_addresses= -c ssl=off -c "unix_socket_directories=$socket" &
   server=$!
   stop_server() { as_postgres pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true; wait "$server" || true; }
   trap stop_server EXIT
@@ -141,7 +141,7 @@ if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then
   fail "$PGDATA holds files but no database; refusing to overwrite them"
 fi
 
-until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER"; do
+until PGSSLMODE=prefer pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER"; do
   say "waiting for the primary $PRIMARY_HOST:$PRIMARY_PORT to accept connections"
   sleep 2
 done
