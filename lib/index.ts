@@ -4,3 +4,4 @@ export * from './database';
 export * from './props';
 export * from './postgres-stateful-set';
 export * from './smoke-test';
+export * from './tls-certificate';

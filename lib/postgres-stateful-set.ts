@@ -16,6 +16,7 @@ import { renderHeadlessService } from './render/services';
 import { renderStatefulSet } from './render/stateful-set';
 import { Replication } from './replication';
 import { InstanceSpec, resolve } from './resolve';
+import { Tls } from './tls';
 import { validate } from './validate';
 
 /**
@@ -180,6 +181,32 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
    */
   public readonly networkPolicy?: kplus.NetworkPolicy;
 
+  // TLS
+
+  /**
+   * Name of the Secret with the server certificate and key (`tls.crt`, `tls.key`).
+   *
+   * @default - none: no TLS
+   */
+  public readonly tlsSecretName?: string;
+
+  /**
+   * Name of the Secret with the CA certificate clients and standbys verify the server with.
+   *
+   * @default - none: no TLS
+   */
+  public readonly tlsCaSecretName?: string;
+
+  /**
+   * Key of the CA certificate in `tlsCaSecretName`.
+   *
+   * @default - none: no TLS
+   */
+  public readonly tlsCaKey?: string;
+
+  /** Whether connections from other pods without TLS are refused. */
+  public readonly tlsRequired: boolean;
+
   /** The resolved spec every attribute and object comes from. */
   private readonly spec: InstanceSpec;
 
@@ -200,6 +227,9 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.service = renderHeadlessService(this, spec);
     const replication = spec.replication ? new Replication(this, 'Replication', spec, spec.replication) : undefined;
     const contributions: PodContribution[] = replication ? [replication.podContribution()] : [];
+    if (spec.tls) {
+      contributions.unshift(new Tls(this, 'Tls', spec, spec.tls).podContribution(contributions)); // first: its readiness runs theirs
+    }
     this.statefulSet = renderStatefulSet(this, spec, renderPodTemplate(spec, contributions));
     this.podDisruptionBudget = renderDisruptionBudget(this, spec);
     this.networkPolicy = renderNetworkPolicy(this, spec);
@@ -232,6 +262,10 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.readOnlyServiceName = spec.replication?.readOnlyService;
     this.readOnlyServiceDnsName = spec.replication?.readOnlyDnsName;
     this.replicationUsername = spec.replication?.credentials.username;
+    this.tlsSecretName = spec.tls?.secret.name;
+    this.tlsCaSecretName = spec.tls?.caSecret.name;
+    this.tlsCaKey = spec.tls?.caKey;
+    this.tlsRequired = spec.tls?.required ?? false;
   }
 
   /** Labels that select this database's pods (a copy). */
@@ -265,7 +299,8 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
   /**
    * Wires a workload to this database: sets `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
    * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on its containers,
-   * and admits it to the NetworkPolicy when there is one (`allowedClients`).
+   * and admits it to the NetworkPolicy when there is one (`allowedClients`). With TLS, it mounts
+   * the CA certificate and adds `PGSSLMODE=verify-full` and `PGSSLROOTCERT` (in `DATABASE_URL` too).
    */
   public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
     connectWorkload(this, workload, options);
@@ -287,6 +322,9 @@ function namedObjects(spec: InstanceSpec): NamedObject[] {
       { kind: 'Service', name: spec.replication.readWriteService, prop: 'readWriteServiceName' },
       { kind: 'Service', name: spec.replication.readOnlyService, prop: 'readOnlyServiceName' },
     );
+  }
+  if (spec.tls) {
+    objects.push({ kind: 'ConfigMap', name: spec.tls.configMapName, prop: 'statefulSetName' });
   }
   return objects;
 }

@@ -7,6 +7,7 @@ import { dataEnv, dataMount, initContainer, passwordEnv, passwordMounts, PodCont
 import { renderClientService } from './render/services';
 import * as scripts from './replication-scripts';
 import { InstanceSpec, ReplicationSpec } from './resolve';
+import { tlsCaMounts, tlsClientEnv } from './tls';
 
 const SCRIPTS_VOLUME = 'replication';
 
@@ -66,8 +67,9 @@ export class Replication extends Construct {
           ...env,
           { name: 'POSTGRES_USER', value: spec.superuser.username },
           passwordEnv(spec),
+          ...tlsClientEnv(spec), // with TLS, the clone (and so streaming) verifies the primary: sslmode=verify-full
         ],
-        volumeMounts: [dataMount(spec), scriptsMount, ...tmpMounts(spec), ...passwordMounts(spec)],
+        volumeMounts: [dataMount(spec), scriptsMount, ...tmpMounts(spec), ...passwordMounts(spec), ...tlsCaMounts(spec)],
       })],
     };
   }

@@ -105,6 +105,8 @@ export interface InstanceSpec {
   readonly allowedClients?: kplus.INetworkPolicyPeer[];
   /** Streaming replication; undefined with one replica. */
   readonly replication?: ReplicationSpec;
+  /** TLS; undefined without `tlsSecret`. */
+  readonly tls?: TlsSpec;
 }
 
 /** Streaming replication: pod 0 is the primary, the other pods clone it and stream. */
@@ -210,6 +212,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     spreadAcrossNodes: props.spreadAcrossNodes ?? multiple,
     allowedClients: props.allowedClients,
     replication,
+    tls: resolveTls(props, statefulSet),
   };
 }
 
@@ -231,5 +234,35 @@ function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, 
     readWriteDnsName: instance.dnsName(readWriteService),
     readOnlyDnsName: instance.dnsName(readOnlyService),
     primaryHost: `${instance.statefulSet}-0.${instance.service}`,
+  };
+}
+
+/** TLS: the server's certificate and key from a `kubernetes.io/tls` Secret, the CA from that Secret or another. */
+export interface TlsSpec {
+  /** The Secret with `tls.crt` and `tls.key`. */
+  readonly secret: kplus.ISecret;
+  /** The Secret with the CA certificate clients and standbys verify the server with. */
+  readonly caSecret: kplus.ISecret;
+  /** Key of the CA certificate in `caSecret`. */
+  readonly caKey: string;
+  /** Connections over the network without TLS are refused. */
+  readonly required: boolean;
+  /** The ConfigMap of the TLS scripts. */
+  readonly configMapName: string;
+}
+
+/** The CA certificate's key in a Secret cert-manager writes. */
+export const DEFAULT_TLS_CA_KEY = 'ca.crt';
+
+function resolveTls(props: PostgresStatefulSetProps, statefulSet: string): TlsSpec | undefined {
+  if (!props.tlsSecret) {
+    return undefined;
+  }
+  return {
+    secret: props.tlsSecret,
+    caSecret: props.tlsCaSecret ?? props.tlsSecret,
+    caKey: props.tlsCaKey ?? DEFAULT_TLS_CA_KEY,
+    required: props.tlsRequired ?? true,
+    configMapName: `${statefulSet}-tls`,
   };
 }

@@ -13,6 +13,7 @@ import { Problems } from './problems';
 import { PostgresStatefulSetProps } from './props';
 import { InstanceSpec } from './resolve';
 import { checkResources, kibibytes } from './resources';
+import { tls } from './tls-rules';
 
 /** What a rule sees. */
 interface Context {
@@ -45,6 +46,7 @@ const RULES: Rule[] = [
   resources,
   replicationSettingsNeedReplicas,
   replication,
+  tls,
 ];
 
 /** Runs every rule. */
