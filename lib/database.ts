@@ -29,6 +29,21 @@ export interface IPostgresDatabase extends IConstruct {
   readonly passwordKey: string;
 
   /**
+   * Name of the Secret holding the CA certificate clients verify the server with. When set,
+   * `connect()` mounts that certificate and connects with `sslmode=verify-full`.
+   *
+   * @default - the database does not serve TLS
+   */
+  readonly tlsCaSecretName?: string;
+
+  /**
+   * Key of the CA certificate in `tlsCaSecretName`.
+   *
+   * @default - the database does not serve TLS
+   */
+  readonly tlsCaKey?: string;
+
+  /**
    * Admits a peer to the PostgreSQL port, when the database has a NetworkPolicy.
    *
    * @returns whether a NetworkPolicy rule was added
@@ -39,6 +54,8 @@ export interface IPostgresDatabase extends IConstruct {
    * Wires a workload to the database: sets the libpq environment variables (`PGHOST`,
    * `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` by `secretKeyRef`, and `DATABASE_URL`
    * without the password) on its containers, and admits it to the database's NetworkPolicy.
+   * When the database serves TLS, it mounts the CA certificate and adds `PGSSLMODE=verify-full`
+   * and `PGSSLROOTCERT` (and both to `DATABASE_URL`).
    */
   connect(workload: kplus.AbstractPod, options?: PostgresConnectOptions): void;
 }
@@ -75,6 +92,22 @@ export interface PostgresConnectOptions {
    * @default - the database's `databaseName`
    */
   readonly databaseName?: string;
+
+  /**
+   * A Secret with the CA certificate of a database that serves TLS, in the workload's namespace,
+   * for a workload that cannot mount the database's own (a pod mounts Secrets of its own
+   * namespace only).
+   *
+   * @default - the database's `tlsCaSecretName`
+   */
+  readonly tlsCaSecret?: kplus.ISecret;
+
+  /**
+   * Key of the CA certificate in `tlsCaSecret`.
+   *
+   * @default - 'ca.crt' with `tlsCaSecret`, else the database's `tlsCaKey`
+   */
+  readonly tlsCaKey?: string;
 }
 
 /**
@@ -121,4 +154,19 @@ export interface PostgresDatabaseImportOptions {
    * @default - the same Service as for reads and writes
    */
   readonly readOnlyServiceName?: string;
+
+  /**
+   * The Secret holding the CA certificate of a database that serves TLS, in the namespace of
+   * the connecting workloads: `connect()` mounts it and connects with `sslmode=verify-full`.
+   *
+   * @default - the database does not serve TLS: clients connect without it
+   */
+  readonly tlsCaSecret?: kplus.ISecret;
+
+  /**
+   * Key of the CA certificate in `tlsCaSecret`.
+   *
+   * @default 'ca.crt'
+   */
+  readonly tlsCaKey?: string;
 }

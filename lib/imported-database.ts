@@ -7,6 +7,7 @@ import { DEFAULT_CLUSTER_DOMAIN, serviceDnsName } from './dns';
 import * as formats from './formats';
 import { connectWorkload } from './connection';
 import { Problems } from './problems';
+import { DEFAULT_TLS_CA_KEY } from './resolve';
 
 export class ImportedPostgresDatabase extends Construct implements IPostgresDatabase {
   public readonly host: string;
@@ -16,6 +17,8 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
   public readonly username: string;
   public readonly secretName: string;
   public readonly passwordKey: string;
+  public readonly tlsCaSecretName?: string;
+  public readonly tlsCaKey?: string;
 
   constructor(scope: Construct, id: string, serviceName: string, options: PostgresDatabaseImportOptions) {
     super(scope, id);
@@ -28,6 +31,8 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
     this.databaseName = options.databaseName ?? this.username;
     this.secretName = credentials.secretName ?? '';
     this.passwordKey = credentials.passwordKey ?? SUPERUSER_DEFAULTS.passwordKey;
+    this.tlsCaSecretName = options.tlsCaSecret?.name;
+    this.tlsCaKey = options.tlsCaSecret ? options.tlsCaKey ?? DEFAULT_TLS_CA_KEY : undefined;
 
     const problems = Problems.of(this, 'PostgresStatefulSet.fromServiceName');
     const serviceFix = 'give the name of the database\'s Service: lowercase letters, digits and \'-\', starting with a letter';
@@ -49,6 +54,10 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
     problems.check('options.credentials passwordKey', this.passwordKey, formats.secretKey(this.passwordKey), 'use the key of the password in the Secret');
     if (this.username === '') {
       problems.add('options.credentials username', this.username, 'must not be empty', 'give the role to connect as');
+    }
+    if (options.tlsCaKey !== undefined) {
+      problems.check('options.tlsCaKey', options.tlsCaKey, options.tlsCaSecret ? formats.secretKey(options.tlsCaKey) : 'only applies with options.tlsCaSecret',
+        options.tlsCaSecret ? 'use the key of the CA certificate in the Secret, usually \'ca.crt\'' : 'set options.tlsCaSecret, or remove options.tlsCaKey');
     }
     if (this.databaseName === '') {
       problems.add('options.databaseName', this.databaseName, 'must not be empty', 'give the database to connect to');

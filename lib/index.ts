@@ -5,3 +5,4 @@ export * from './major-upgrade';
 export * from './props';
 export * from './postgres-stateful-set';
 export * from './smoke-test';
+export * from './tls-certificate';

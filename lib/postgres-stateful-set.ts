@@ -19,6 +19,7 @@ import { renderScripts } from './render/scripts';
 import { Replication, replicationContribution } from './replication';
 import { upgradeContribution } from './upgrade';
 import { InstanceSpec, resolve } from './resolve';
+import { tlsContribution } from './tls';
 import { validate } from './validate';
 
 /**
@@ -183,6 +184,32 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
    */
   public readonly networkPolicy?: kplus.NetworkPolicy;
 
+  // TLS
+
+  /**
+   * Name of the Secret with the server certificate and key (`tls.crt`, `tls.key`).
+   *
+   * @default - none: no TLS
+   */
+  public readonly tlsSecretName?: string;
+
+  /**
+   * Name of the Secret with the CA certificate clients and standbys verify the server with.
+   *
+   * @default - none: no TLS
+   */
+  public readonly tlsCaSecretName?: string;
+
+  /**
+   * Key of the CA certificate in `tlsCaSecretName`.
+   *
+   * @default - none: no TLS
+   */
+  public readonly tlsCaKey?: string;
+
+  /** Whether connections from other pods without TLS are refused. */
+  public readonly tlsRequired: boolean;
+
   /** The resolved spec every attribute and object comes from. */
   private readonly spec: InstanceSpec;
 
@@ -199,7 +226,13 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     claimNames(this, problems, spec.effectiveNamespace, namedObjects(spec));
 
     // render, in manifest order: what the StatefulSet needs comes before it
-    const contributions: PodContribution[] = [upgradeContribution(spec), dataGuardContribution(spec), replicationContribution(spec)];
+    const replication = replicationContribution(spec);
+    const contributions: PodContribution[] = [
+      upgradeContribution(spec),
+      dataGuardContribution(spec),
+      ...(spec.tls ? [tlsContribution(this, spec, spec.tls, [replication])] : []), // its readiness wraps replication's
+      replication,
+    ];
     this.secret = renderSecret(this, spec);
     renderScripts(this, spec, contributions);
     this.service = renderHeadlessService(this, spec);
@@ -238,6 +271,10 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.readOnlyServiceName = spec.replication.services?.readOnly;
     this.readOnlyServiceDnsName = spec.replication.services?.readOnlyDnsName;
     this.replicationUsername = spec.replication.credentials.username;
+    this.tlsSecretName = spec.tls?.secret.name;
+    this.tlsCaSecretName = spec.tls?.caSecret.name;
+    this.tlsCaKey = spec.tls?.caKey;
+    this.tlsRequired = spec.tls?.required ?? false;
   }
 
   /** Labels that select this database's pods (a copy). */
@@ -271,7 +308,8 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
   /**
    * Wires a workload to this database: sets `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
    * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on its containers,
-   * and admits it to the NetworkPolicy when there is one (`allowedClients`).
+   * and admits it to the NetworkPolicy when there is one (`allowedClients`). With TLS, it mounts
+   * the CA certificate and adds `PGSSLMODE=verify-full` and `PGSSLROOTCERT` (in `DATABASE_URL` too).
    */
   public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
     connectWorkload(this, workload, options);

@@ -393,4 +393,49 @@ export interface PostgresStatefulSetProps {
    * @default - no upgrade
    */
   readonly majorUpgrade?: PostgresMajorUpgrade;
+
+  // TLS
+
+  /**
+   * Serve TLS with the certificate and key of this Secret of type `kubernetes.io/tls`
+   * (keys `tls.crt` and `tls.key`), e.g. the one cert-manager writes for a `PostgresCertificate`.
+   *
+   * No certificate is generated at synth time. The certificate must name every host clients and
+   * standbys connect to (`PostgresCertificate.dnsNamesOf()` lists them). The pods read the Secret at
+   * every start, and a renewed certificate without a restart: the readiness probe reloads the server
+   * when the kubelet has updated the Secret's files (with `probes: false`, restart the pods instead).
+   * Standbys replicate with `sslmode=verify-full`, and `connect()` gives clients
+   * `PGSSLMODE=verify-full` with the CA mounted.
+   *
+   * @see https://www.postgresql.org/docs/current/ssl-tcp.html
+   * @default - no TLS: connections are not encrypted
+   */
+  readonly tlsSecret?: kplus.ISecret;
+
+  /**
+   * Refuse connections from other pods that do not use TLS (`hostnossl ... reject` in
+   * `pg_hba.conf`, before the image's rules; connections over loopback inside the pod keep the
+   * image's rules). `false` accepts both, e.g. while clients move to TLS.
+   *
+   * pg_hba.conf is in the data directory: the pods rewrite the rule at every start. Turn TLS off
+   * in two steps: first `tlsRequired: false` (and let the pods restart), then remove `tlsSecret`.
+   *
+   * @default true
+   */
+  readonly tlsRequired?: boolean;
+
+  /**
+   * The Secret holding the certificate of the CA that issued the server certificate, which
+   * standbys and clients verify the server with. It must be in the database's namespace.
+   *
+   * @default - `tlsSecret`, whose `ca.crt` cert-manager fills with the issuing CA
+   */
+  readonly tlsCaSecret?: kplus.ISecret;
+
+  /**
+   * Key of the CA certificate in `tlsCaSecret`.
+   *
+   * @default 'ca.crt'
+   */
+  readonly tlsCaKey?: string;
 }

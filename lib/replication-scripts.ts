@@ -106,6 +106,11 @@ case "\${POSTGRES_REPLICATION_PASSWORD:-}" in
   *'
 '*) fail "the replication password holds a line break, which a password file cannot hold; kubectl create secret --from-file keeps a file's trailing newline: recreate the Secret with --from-literal, or from a file without the newline" ;;
 esac
+# with TLS, the standby's connections to the primary verify its certificate (and only those: the
+# probes connect to 127.0.0.1, which no certificate names)
+if [ -n "\${POSTGRES_REPLICATION_SSLMODE:-}" ]; then
+  PGSSLMODE="$POSTGRES_REPLICATION_SSLMODE"; PGSSLROOTCERT="\${POSTGRES_REPLICATION_SSLROOTCERT:-}"; export PGSSLMODE PGSSLROOTCERT
+fi
 # the standby's password file, rewritten from the Secret on every start (primary_conninfo names it, and holds no password)
 passfile="\${PGDATA%/}.pgpass"
 escape() { printf '%s' "$1" | sed 's/[\\\\:]/\\\\&/g'; }
@@ -139,6 +144,7 @@ conninfo_value() { printf "'%s'" "$(printf '%s' "$1" | sed "s/[\\\\']/\\\\&/g")"
 write_conninfo() {
   conninfo="user=$(conninfo_value "$POSTGRES_REPLICATION_USER") passfile=$(conninfo_value "$passfile") host=$(conninfo_value "$PRIMARY_HOST")"
   conninfo="$conninfo port=$(conninfo_value "$PRIMARY_PORT") application_name=$(conninfo_value "$HOSTNAME")"
+  if [ -n "\${PGSSLMODE:-}" ]; then conninfo="$conninfo sslmode=$(conninfo_value "$PGSSLMODE") sslrootcert=$(conninfo_value "$PGSSLROOTCERT")"; fi
   auto="$1/postgresql.auto.conf"
   { grep -v '^primary_conninfo = ' "$auto" 2>/dev/null || true
     printf "primary_conninfo = '%s'\\n" "$(printf '%s' "$conninfo" | sed "s/'/''/g")"; } > "$auto.new"
@@ -149,13 +155,14 @@ if [ -s "$PGDATA/PG_VERSION" ]; then
   [ -e "$PGDATA/standby.signal" ] || fail "$PGDATA holds a database that is not a standby (was it promoted?); rebuild this pod's volume to make it a standby again: kubectl delete pvc <claim of this pod> and the pod"
   write_conninfo "$PGDATA"
   # a rotated password reaches the primary's role when a standby restarts; a standby never waits for the primary to start
-  if pg_isready -q -t 2 -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" && prepare_primary >/dev/null 2>&1; then
+  if PGSSLMODE=prefer pg_isready -q -t 2 -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" && prepare_primary >/dev/null 2>&1; then
     say "the primary's replication role has the Secret's password"
   fi
   exit 0
 fi
 
-until pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"; do
+# (whether the primary answers at all: a certificate that verify-full refuses is reported by the connections below)
+until PGSSLMODE=prefer pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"; do
   say "waiting for the primary $PRIMARY_HOST:$PRIMARY_PORT to accept connections"
   sleep 2
 done

@@ -114,6 +114,8 @@ export interface InstanceSpec {
    * pod template; with one replica it is dormant.
    */
   readonly replication: ReplicationSpec;
+  /** TLS; undefined without `tlsSecret`. */
+  readonly tls?: TlsSpec;
 }
 
 /** Streaming replication: pod 0 is the primary, the other pods clone it and stream. */
@@ -233,6 +235,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     allowedClients: props.allowedClients,
     upgrade: resolveUpgrade(props.majorUpgrade, reference),
     replication,
+    tls: resolveTls(props),
   };
 }
 
@@ -255,4 +258,31 @@ function resolveReplicaServices(scope: IConstruct, props: PostgresStatefulSetPro
   const readOnly = props.readOnlyServiceName
     ?? (props.serviceName !== undefined ? `${props.serviceName}-ro` : Names.toDnsLabel(scope, { extra: ['ro'] }));
   return { readWrite, readOnly, readWriteDnsName: dnsName(readWrite), readOnlyDnsName: dnsName(readOnly) };
+}
+
+/** TLS: the server's certificate and key from a `kubernetes.io/tls` Secret, the CA from that Secret or another. */
+export interface TlsSpec {
+  /** The Secret with `tls.crt` and `tls.key`. */
+  readonly secret: kplus.ISecret;
+  /** The Secret with the CA certificate clients and standbys verify the server with. */
+  readonly caSecret: kplus.ISecret;
+  /** Key of the CA certificate in `caSecret`. */
+  readonly caKey: string;
+  /** Connections over the network without TLS are refused. */
+  readonly required: boolean;
+}
+
+/** The CA certificate's key in a Secret cert-manager writes. */
+export const DEFAULT_TLS_CA_KEY = 'ca.crt';
+
+function resolveTls(props: PostgresStatefulSetProps): TlsSpec | undefined {
+  if (!props.tlsSecret) {
+    return undefined;
+  }
+  return {
+    secret: props.tlsSecret,
+    caSecret: props.tlsCaSecret ?? props.tlsSecret,
+    caKey: props.tlsCaKey ?? DEFAULT_TLS_CA_KEY,
+    required: props.tlsRequired ?? true,
+  };
 }

@@ -8,6 +8,7 @@ import { DEFAULT_IMAGE, parseImage, postgresUserId } from './image';
 import { PostgresStatefulSet } from './postgres-stateful-set';
 import { Problems } from './problems';
 import { containerSecurityContext, podSecurityContext } from './security';
+import { clientCaVolume } from './tls';
 
 /**
  * Properties of a `PostgresSmokeTest`.
@@ -82,10 +83,13 @@ export class PostgresSmokeTest extends Construct {
     const query = props.query ?? 'SELECT current_user, current_database(), version()';
     problems.check('query', query, query.trim() === '' ? 'must not be empty' : undefined, 'give the SQL to run');
 
-    // no options that could be wrong: the database's own credentials
-    const settings = clientSettings(props.database, { readOnly: props.readOnly }, problems)!;
+    // no options that could be wrong: the database's own credentials, and the Job runs in the database's namespace
+    const namespace = props.database instanceof PostgresStatefulSet ? props.database.statefulSet.metadata.namespace : undefined;
+    const settings = clientSettings(props.database, { readOnly: props.readOnly }, problems, namespace)!;
     const labels = { 'app.kubernetes.io/name': 'postgresql-smoke-test', 'app.kubernetes.io/instance': Names.toLabelValue(this) };
-    this.command = ['sh', '-c', SCRIPT];
+    // with TLS it verifies the server (sslmode=verify-full) and waits with pg_isready's default sslmode, so that a
+    // certificate the client refuses is reported by psql rather than waited on as a server that does not answer
+    this.command = ['sh', '-c', settings.tls ? smokeTestScript('PGSSLMODE=prefer pg_isready') : SCRIPT];
     const env: k8s.EnvVar[] = [
       ...clientEnv(settings).map((v) => v.secretKeyRef
         ? { name: v.name, valueFrom: { secretKeyRef: v.secretKeyRef } }
@@ -93,7 +97,6 @@ export class PostgresSmokeTest extends Construct {
       { name: 'SMOKE_TEST_QUERY', value: query },
       { name: 'SMOKE_TEST_TIMEOUT_SECONDS', value: String(seconds) },
     ];
-    const namespace = props.database instanceof PostgresStatefulSet ? props.database.statefulSet.metadata.namespace : undefined;
     this.job = new k8s.KubeJob(this, 'Resource', {
       metadata: { namespace, labels },
       spec: {
@@ -117,7 +120,9 @@ export class PostgresSmokeTest extends Construct {
                 limits: { memory: k8s.Quantity.fromString('64Mi') },
               },
               securityContext: containerSecurityContext(true),
+              volumeMounts: settings.tls ? [{ name: settings.tls.volumeName, mountPath: settings.tls.mountPath, readOnly: true }] : undefined,
             }],
+            volumes: settings.tls ? [clientCaVolume(settings.tls)] : undefined,
           },
         },
       },
@@ -130,9 +135,9 @@ export class PostgresSmokeTest extends Construct {
 }
 
 /** Waits for the database, then runs the query; exits non-zero when either fails. */
-const SCRIPT = `set -eu
+const smokeTestScript = (isReady: string) => `set -eu
 deadline=$(( $(date +%s) + SMOKE_TEST_TIMEOUT_SECONDS ))
-until pg_isready -q -h "$PGHOST" -p "$PGPORT"; do
+until ${isReady} -q -h "$PGHOST" -p "$PGPORT"; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "smoke test: $PGHOST:$PGPORT does not accept connections after $SMOKE_TEST_TIMEOUT_SECONDS seconds" >&2
     exit 1
@@ -143,4 +148,4 @@ done
 psql -X -v ON_ERROR_STOP=1 --no-password -c "$SMOKE_TEST_QUERY"
 echo "smoke test: connected to $PGHOST:$PGPORT as $PGUSER and ran the query"
 `;
-
+const SCRIPT = smokeTestScript('pg_isready');

@@ -14,6 +14,7 @@ import { PostgresStatefulSetProps } from './props';
 import { InstanceSpec } from './resolve';
 import { checkUpgrade } from './upgrade';
 import { checkResources, kibibytes } from './resources';
+import { tls } from './tls-rules';
 
 /** What a rule sees. */
 interface Context {
@@ -48,6 +49,7 @@ const RULES: Rule[] = [
   replicationCredentials,
   replication,
   ({ spec, props, problems }) => checkUpgrade(problems, spec, props),
+  tls,
 ];
 
 /** Runs every rule. */

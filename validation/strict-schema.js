@@ -25,6 +25,7 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const crds = require('./crd-schemas'); // custom resources (cert-manager's Certificate), validated alongside
 
 const DEFAULT_VERSION = '1.27.0';
 const SCHEMA_ID = 'k8s';
@@ -73,6 +74,7 @@ function gvkKey(apiVersion, kind) {
  */
 function loadSchema(bytes, standalone) {
   const document = JSON.parse(bytes.toString('utf-8'));
+  crds.addCrdDefinitions(document.definitions);
   makeStrict(document.definitions);
 
   const byGvk = {};
@@ -144,7 +146,7 @@ class ValidatorCache {
   constructor(root, version, schemaBytes) {
     const ajvVersion = JSON.parse(fs.readFileSync(require.resolve('ajv/package.json'), 'utf-8')).version;
     this.versionDirectory = path.join(root, `v${version}`);
-    this.key = sha256(schemaBytes, ajvVersion, fs.readFileSync(__filename));
+    this.key = sha256(schemaBytes, ajvVersion, fs.readFileSync(__filename), crds.fingerprint());
     this.directory = path.join(this.versionDirectory, this.key);
     this.index = readJson(path.join(this.directory, 'index.json'));
   }
