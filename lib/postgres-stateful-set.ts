@@ -1,6 +1,7 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { PostgresBackup } from './backups';
 import { connectWorkload } from './connection';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { podDnsName } from './dns';
@@ -180,6 +181,13 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
    */
   public readonly networkPolicy?: kplus.NetworkPolicy;
 
+  /**
+   * The scheduled backups: the CronJob, its claim and its scripts.
+   *
+   * @default - none (see the `backup` prop)
+   */
+  public readonly backup?: PostgresBackup;
+
   /** The resolved spec every attribute and object comes from. */
   private readonly spec: InstanceSpec;
 
@@ -199,13 +207,16 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.secret = renderSecret(this, spec);
     this.service = renderHeadlessService(this, spec);
     const replication = spec.replication ? new Replication(this, 'Replication', spec, spec.replication) : undefined;
-    const contributions: PodContribution[] = replication ? [replication.podContribution()] : [];
+    this.backup = spec.backup ? PostgresBackup._render(this, spec, spec.backup) : undefined;
+    const contributions: PodContribution[] = [replication?.podContribution(), this.backup?._podContribution()]
+      .filter((c): c is PodContribution => c !== undefined);
     this.statefulSet = renderStatefulSet(this, spec, renderPodTemplate(spec, contributions));
     this.podDisruptionBudget = renderDisruptionBudget(this, spec);
     this.networkPolicy = renderNetworkPolicy(this, spec);
     for (const peer of spec.allowedClients ?? []) {
       this.allowFrom(peer);
     }
+    if (this.backup && this.networkPolicy) { this.allowFrom(this.backup._jobPods()); }
 
     // attributes
     this.statefulSetName = spec.names.statefulSet;

@@ -2,6 +2,7 @@
 // resolve.ts, checked in validate.ts, and rendered by render/.
 import { ApiObjectMetadata, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { PostgresBackupOptions } from './backup';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
 
@@ -381,4 +382,17 @@ export interface PostgresStatefulSetProps {
    * @default - no NetworkPolicy: any pod that can reach the pods may try to connect
    */
   readonly allowedClients?: kplus.INetworkPolicyPeer[];
+
+  // Backups and restores
+
+  /**
+   * Scheduled backups: a CronJob that runs the instance's image with the superuser's
+   * credentials, takes a logical or physical backup (from a streaming standby when there is one),
+   * verifies it, writes it with a small manifest to a claim, and deletes old ones. A failed
+   * backup fails the Job and leaves no complete-looking backup.
+   *
+   * @default - no backups
+   */
+  readonly backup?: PostgresBackupOptions;
+
 }

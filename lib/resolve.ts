@@ -4,9 +4,11 @@
 //
 // Resolving never fails: a value that is wrong is kept as given (validate.ts reports it), and
 // what depends on it falls back to what the image would do.
-import { ApiObjectMetadata, Chart, Duration, Names, Size } from 'cdk8s';
+import { ApiObjectMetadata, Chart, Cron, Duration, Names, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
+import { BackupKind } from './backup';
+import { BACKUP_MOUNT } from './backup-scripts';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
 import { defaultLayout } from './data-layout';
@@ -105,6 +107,8 @@ export interface InstanceSpec {
   readonly allowedClients?: kplus.INetworkPolicyPeer[];
   /** Streaming replication; undefined with one replica. */
   readonly replication?: ReplicationSpec;
+  /** Scheduled backups; undefined without the `backup` prop. */
+  readonly backup?: BackupSpec;
 }
 
 /** Streaming replication: pod 0 is the primary, the other pods clone it and stream. */
@@ -148,7 +152,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
   const postgresUid = postgresUserId(reference);
   const multiple = replicas > 1;
 
-  return {
+  const instance: InstanceSpec = {
     names: { statefulSet, service, secret: superuser.secretName },
     metadata: props.metadata,
     namespace: props.metadata?.namespace,
@@ -211,6 +215,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     allowedClients: props.allowedClients,
     replication,
   };
+  return { ...instance, backup: resolveBackup(scope, props, instance) };
 }
 
 function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, instance: {
@@ -232,4 +237,99 @@ function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, 
     readOnlyDnsName: instance.dnsName(readOnlyService),
     primaryHost: `${instance.statefulSet}-0.${instance.service}`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backups (backup.ts: the props; backups.ts: what is rendered)
+
+/** Scheduled backups: a CronJob writing to a claim, and, with a WAL archive, what the pods add. */
+export interface BackupSpec {
+  readonly kind: BackupKind;
+  /** The cron expression. */
+  readonly schedule: string;
+  readonly timeZone?: string;
+  readonly claim: {
+    readonly name: string;
+    /** The claim the construct renders; undefined for an existing claim. */
+    readonly create?: { readonly size: Size; readonly className?: string; readonly accessModes: string[] };
+  };
+  readonly keepLast: number;
+  readonly keepDays?: number;
+  readonly preferStandby: boolean;
+  readonly walArchive: boolean;
+  readonly resources: kplus.ContainerResources;
+  readonly deadline: Duration;
+  readonly backoffLimit: number;
+  readonly cronJobName: string;
+  /** The ConfigMap of the backup scripts. */
+  readonly configMapName: string;
+  /** The instance's directory on the claim, as the Job and the pods mount it. */
+  readonly directory: string;
+  /** `host:port` of pod 0 behind the headless Service. */
+  readonly primary: string;
+  /** `host:port` of the standbys to try first, in ordinal order (none with one replica or preferStandby false). */
+  readonly standbys: string[];
+  /** Labels of the backup objects and the Job's pods: never the instance's selector labels. */
+  readonly labels: Labels;
+}
+
+function resolveBackup(scope: IConstruct, props: PostgresStatefulSetProps, instance: InstanceSpec): BackupSpec | undefined {
+  const { statefulSet, service } = instance.names;
+  const host = (ordinal: number) => `${statefulSet}-${ordinal}.${service}:${instance.port}`;
+  const options = props.backup;
+  if (!options) {
+    return undefined;
+  }
+  {
+    const storage = options.storage;
+    const replicas = Number.isInteger(instance.replicas) ? Math.max(1, instance.replicas) : 1;
+    const preferStandby = options.preferStandby ?? true;
+    // the caller's labels, without the selector's keys: a backup pod must never be selected as a database pod
+    const own = Object.fromEntries(Object.entries(props.labels ?? {}).filter(([key]) => !(key in instance.selectorLabels)));
+    return {
+      kind: options.kind ?? BackupKind.LOGICAL,
+      schedule: (options.schedule ?? Cron.daily()).expressionString,
+      timeZone: options.timeZone,
+      claim: {
+        name: storage?.claimName ?? `${statefulSet}-backups`,
+        create: storage === undefined || storage.createsClaim ? {
+          size: storage?.storage ?? twice(instance.storage.size),
+          className: storage?.storageClassName,
+          accessModes: storage?.accessModes ?? [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+        } : undefined,
+      },
+      keepLast: options.keepLast ?? 7,
+      keepDays: options.keepDays,
+      preferStandby,
+      walArchive: options.walArchive ?? false,
+      resources: options.resources ?? BACKUP_RESOURCES,
+      deadline: options.deadline ?? Duration.hours(6),
+      backoffLimit: options.backoffLimit ?? 2,
+      cronJobName: `${statefulSet}-backup`,
+      configMapName: `${statefulSet}-backup`,
+      directory: `${BACKUP_MOUNT}/${statefulSet}`,
+      primary: host(0),
+      standbys: preferStandby ? Array.from({ length: replicas - 1 }, (_, i) => host(i + 1)) : [],
+      labels: {
+        ...own,
+        'app.kubernetes.io/name': 'postgresql-backup',
+        'app.kubernetes.io/instance': Names.toLabelValue(scope, { extra: ['backup'] }),
+      },
+    };
+  }
+}
+
+/** The backup Job's container: a client that mostly waits on the server and the disk. */
+const BACKUP_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(100) },
+  memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) },
+};
+
+/** Twice a size, in the largest whole binary unit. */
+function twice(size: Size): Size {
+  const kib = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 2;
+  if (kib % (1024 * 1024) === 0) {
+    return Size.gibibytes(kib / (1024 * 1024));
+  }
+  return kib % 1024 === 0 ? Size.mebibytes(kib / 1024) : Size.kibibytes(kib);
 }

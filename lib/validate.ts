@@ -4,6 +4,7 @@
 // the caller's own value (never a default they did not write).
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { backupRules } from './backup-rules';
 import { PostgresCredentials } from './credentials';
 import { checkLayout } from './data-layout';
 import * as formats from './formats';
@@ -45,6 +46,7 @@ const RULES: Rule[] = [
   resources,
   replicationSettingsNeedReplicas,
   replication,
+  backupRules,
 ];
 
 /** Runs every rule. */

@@ -1,0 +1,288 @@
+// Backups as they appear in the manifests. (What the scripts do to a real
+// PostgreSQL is in backup.pg.test.ts.)
+import { Chart, Cron, Duration, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { BackupKind, BackupStorage, PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { StrictSchema } from '../validation/strict-schema';
+import { allOfKind, container, envVar, errorOf, oneOfKind, podSpec, synth } from './util';
+
+function manifestOf(props: PostgresStatefulSetProps = {}, namespace?: string) {
+  const chart = new Chart(Testing.app(), 'test', { namespace });
+  const db = new PostgresStatefulSet(chart, 'Db', { statefulSetName: 'pg', serviceName: 'pg-svc', ...props });
+  return { db, manifest: synth(chart) };
+}
+
+function failure(props: PostgresStatefulSetProps): string {
+  const chart = Testing.chart();
+  new PostgresStatefulSet(chart, 'Db', props);
+  return errorOf(() => synth(chart));
+}
+
+/** The backup Job's pod spec. */
+function jobPod(manifest: any[]): any {
+  return oneOfKind(manifest, 'CronJob').spec.jobTemplate.spec.template.spec;
+}
+
+/** Whether a selector selects a set of labels. */
+function selects(selector: { [key: string]: string }, labels: { [key: string]: string } = {}): boolean {
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+
+describe('without backup', () => {
+  test('nothing of either is rendered', () => {
+    const { db, manifest } = manifestOf();
+    expect(manifest.map((o) => o.kind).sort()).toEqual(['Service', 'StatefulSet']);
+    expect(JSON.stringify(manifest)).not.toMatch(/backup|archive/i);
+    expect(db.backup).toBeUndefined();
+  });
+});
+
+describe('scheduled backups', () => {
+  test('logical by default: a CronJob running the instance\'s image daily with its superuser by secretKeyRef, one at a time, to a claim twice the data volume', () => {
+    const { db, manifest } = manifestOf({ backup: {}, storage: Size.gibibytes(5) }, 'shop');
+    expect(manifest.map((o) => o.kind).sort()).toEqual(['ConfigMap', 'CronJob', 'PersistentVolumeClaim', 'Service', 'StatefulSet']);
+
+    const cronJob = oneOfKind(manifest, 'CronJob', 'pg-backup');
+    expect(cronJob.metadata.namespace).toBe('shop');
+    expect(cronJob.spec).toMatchObject({
+      schedule: '0 0 * * *', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 21600,
+      successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3,
+    });
+    expect(cronJob.spec.timeZone).toBeUndefined();
+    expect(cronJob.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 21600 });
+    const pod = jobPod(manifest);
+    expect(pod.restartPolicy).toBe('Never');
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const [backup] = pod.containers;
+    expect(backup.image).toBe('postgres:18.4');
+    expect(backup.command).toEqual(['sh', '/etc/postgres-statefulset-backup/backup.sh']);
+    expect(db.backup?.command).toEqual(backup.command);
+    expect(Object.fromEntries(backup.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]))).toEqual({
+      BACKUP_KIND: 'logical', BACKUP_DIR: '/backups/pg', BACKUP_PRIMARY: 'pg-0.pg-svc:5432', BACKUP_KEEP_LAST: '7',
+      PGUSER: 'postgres', PGAPPNAME: 'postgres-statefulset-backup', PGCONNECT_TIMEOUT: '10', HOME: '/tmp',
+    });
+    expect(envVar(backup, 'PGPASSWORD')).toEqual({ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: db.secretName, key: 'POSTGRES_PASSWORD' } } });
+    expect(backup.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } });
+    expect(backup.volumeMounts).toEqual([
+      { name: 'backups', mountPath: '/backups' },
+      { name: 'backup-scripts', mountPath: '/etc/postgres-statefulset-backup', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'backups', persistentVolumeClaim: { claimName: 'pg-backups' } },
+      { name: 'backup-scripts', configMap: { name: 'pg-backup' } },
+      { name: 'tmp', emptyDir: {} },
+    ]);
+    expect(Object.keys(oneOfKind(manifest, 'ConfigMap', 'pg-backup').data).sort()).toEqual(['archive-wal.sh', 'backup-hba.sh', 'backup.sh']);
+
+    const claim = oneOfKind(manifest, 'PersistentVolumeClaim', 'pg-backups');
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } });
+    expect([db.backup?.claimName, db.backup?.cronJobName, db.backup?.kind, db.backup?.directory]).toEqual(['pg-backups', 'pg-backup', BackupKind.LOGICAL, 'pg']);
+    expect(db.backup?.claim).toBeDefined();
+  });
+
+  test('the Job\'s pod has the database pods\' user, group and fsGroup and restricted security context, so the claim is writable alike', () => {
+    for (const image of ['postgres:17.6', 'postgres:17.6-alpine3.22']) {
+      const { manifest } = manifestOf({ image, backup: {} });
+      const pod = jobPod(manifest);
+      expect(pod.securityContext).toEqual(podSpec(manifest).securityContext);
+      expect(pod.containers[0].securityContext).toEqual(container(manifest).securityContext);
+      expect(pod.containers[0].image).toBe(image);
+    }
+    expect(jobPod(manifestOf({ image: 'postgres:17.6-alpine3.22', backup: {} }).manifest).securityContext.fsGroup).toBe(70);
+    // outside the restricted profile, the ids given, as for the database pods
+    const open = manifestOf({ restrictedSecurityContext: false, runAsUser: 26, backup: {} }).manifest;
+    expect(jobPod(open).securityContext).toEqual({ runAsUser: 26 });
+    expect(jobPod(open).securityContext).toEqual(podSpec(open).securityContext);
+  });
+
+  test('no backup object carries the selector labels: no Service or StatefulSet selects a Job pod, and the README\'s `kubectl delete pvc -l <selector>` leaves the backups', () => {
+    const { db, manifest } = manifestOf({ replicas: 2, labels: { team: 'shop', 'app.kubernetes.io/name': 'postgresql' }, backup: {} });
+    const selectors = [oneOfKind(manifest, 'StatefulSet').spec.selector.matchLabels, ...allOfKind(manifest, 'Service').map((s) => s.spec.selector)];
+    const pod = oneOfKind(manifest, 'CronJob').spec.jobTemplate.spec.template;
+    for (const selector of selectors) {
+      expect(selects(selector, pod.metadata.labels)).toBe(false);
+      expect(selects(selector, oneOfKind(manifest, 'PersistentVolumeClaim').metadata.labels)).toBe(false);
+    }
+    expect(selects(db.selectorLabels, oneOfKind(manifest, 'CronJob').metadata.labels)).toBe(false);
+    expect(pod.metadata.labels.team).toBe('shop'); // the caller's other labels apply
+    expect(pod.metadata.labels['app.kubernetes.io/component']).toBe('backup');
+  });
+
+  test('logical backups with one replica leave the database pods as they are', () => {
+    const plain = oneOfKind(manifestOf().manifest, 'StatefulSet');
+    const withBackups = oneOfKind(manifestOf({ backup: { kind: BackupKind.LOGICAL } }).manifest, 'StatefulSet');
+    expect(withBackups).toEqual(plain);
+  });
+
+  test('with standbys, the Job tries them first (in ordinal order), and a standby keeps the rows a dump reads (hot_standby_feedback)', () => {
+    const { manifest } = manifestOf({ replicas: 3, backup: {} });
+    const env = jobPod(manifest).containers[0].env;
+    expect(envVar({ env }, 'BACKUP_STANDBYS').value).toBe('pg-1.pg-svc:5432 pg-2.pg-svc:5432');
+    expect(envVar({ env }, 'BACKUP_PRIMARY').value).toBe('pg-0.pg-svc:5432');
+    expect(container(manifest).args).toContain('hot_standby_feedback=on');
+
+    const primaryOnly = manifestOf({ replicas: 3, backup: { preferStandby: false } }).manifest;
+    expect(envVar(jobPod(primaryOnly).containers[0], 'BACKUP_STANDBYS')).toBeUndefined();
+    expect(container(primaryOnly).args).not.toContain('hot_standby_feedback=on');
+    // physical backups copy files: no feedback needed
+    expect(container(manifestOf({ replicas: 3, backup: { kind: BackupKind.PHYSICAL } }).manifest).args).not.toContain('hot_standby_feedback=on');
+    // the caller's parameters win
+    expect(container(manifestOf({ replicas: 3, backup: {}, parameters: { hot_standby_feedback: 'off' } }).manifest).args).toContain('hot_standby_feedback=off');
+  });
+
+  test('physical backups admit the superuser\'s replication connections: a start step on every start, an initdb script for a new volume', () => {
+    const { manifest } = manifestOf({ replicas: 2, backup: { kind: BackupKind.PHYSICAL } });
+    expect(envVar(jobPod(manifest).containers[0], 'BACKUP_KIND').value).toBe('physical');
+    const c = container(manifest);
+    expect(envVar(c, 'POSTGRES_STATEFULSET_START_STEPS').value).toBe('/etc/postgres-statefulset-backup/backup-hba.sh');
+    expect(c.volumeMounts).toContainEqual({ name: 'backup-scripts', mountPath: '/etc/postgres-statefulset-backup', readOnly: true });
+    const initdb = podSpec(manifest).volumes.find((v: any) => v.name === 'initdb').projected.sources;
+    expect(initdb).toContainEqual({
+      configMap: { name: 'pg-backup', items: [{ key: 'backup-hba.sh', path: '00-postgres-statefulset-backup.sh', mode: 0o555 }] },
+    });
+    // the database pods do not mount the claim without a WAL archive
+    expect(podSpec(manifest).volumes.map((v: any) => v.name)).not.toContain('backups');
+  });
+
+  test('a WAL archive: the pods mount the claim and archive to it; with a claim one node mounts, the Job runs beside pod 0', () => {
+    const { manifest } = manifestOf({ backup: { kind: BackupKind.PHYSICAL, walArchive: true } });
+    const c = container(manifest);
+    expect(c.args).toEqual(expect.arrayContaining([
+      'archive_command=sh /etc/postgres-statefulset-backup/archive-wal.sh %p %f', 'archive_mode=on', 'archive_timeout=5min',
+    ]));
+    expect(envVar(c, 'BACKUP_WAL_DIR').value).toBe('/backups/pg/wal');
+    expect(c.volumeMounts).toContainEqual({ name: 'backups', mountPath: '/backups' });
+    expect(podSpec(manifest).volumes).toContainEqual({ name: 'backups', persistentVolumeClaim: { claimName: 'pg-backups' } });
+    expect(envVar(jobPod(manifest).containers[0], 'BACKUP_WAL_ARCHIVE').value).toBe('1');
+    expect(jobPod(manifest).affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]).toEqual({
+      topologyKey: 'kubernetes.io/hostname',
+      labelSelector: { matchLabels: { ...oneOfKind(manifest, 'StatefulSet').spec.selector.matchLabels, 'statefulset.kubernetes.io/pod-name': 'pg-0' } },
+    });
+    // archive_timeout is a default the caller overrides
+    expect(container(manifestOf({ backup: { kind: BackupKind.PHYSICAL, walArchive: true }, parameters: { archive_timeout: '60' } }).manifest).args)
+      .toContain('archive_timeout=60');
+
+    const shared = manifestOf({
+      replicas: 3,
+      backup: { kind: BackupKind.PHYSICAL, walArchive: true, storage: BackupStorage.newClaim({ accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY] }) },
+    }).manifest;
+    expect(jobPod(shared).affinity).toBeUndefined();
+  });
+
+  test('the schedule, time zone, retention, deadline, retries and resources as given', () => {
+    const { manifest } = manifestOf({
+      backup: {
+        schedule: Cron.schedule({ minute: '30', hour: '2', weekDay: '1-5' }), timeZone: 'Europe/Berlin', keepLast: 3, keepDays: 30,
+        deadline: Duration.hours(1), backoffLimit: 0,
+        resources: { cpu: { request: kplus.Cpu.millis(500) }, memory: { request: Size.mebibytes(512), limit: Size.mebibytes(512) } },
+      },
+    });
+    const cronJob = oneOfKind(manifest, 'CronJob');
+    expect(cronJob.spec).toMatchObject({ schedule: '30 2 * * 1-5', timeZone: 'Europe/Berlin', startingDeadlineSeconds: 3600 });
+    expect(cronJob.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 3600 });
+    const backup = jobPod(manifest).containers[0];
+    expect(envVar(backup, 'BACKUP_KEEP_LAST').value).toBe('3');
+    expect(envVar(backup, 'BACKUP_KEEP_DAYS').value).toBe('30');
+    expect(backup.resources).toEqual({ requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '512Mi' } });
+  });
+
+  test('a claim with the size, class, access modes and name given; or an existing claim, which is not rendered', () => {
+    const created = manifestOf({
+      backup: { storage: BackupStorage.newClaim({ claimName: 'orders-dumps', storage: Size.gibibytes(50), storageClassName: 'retained-ssd' }) },
+    });
+    expect(oneOfKind(created.manifest, 'PersistentVolumeClaim', 'orders-dumps').spec).toEqual({
+      accessModes: ['ReadWriteOnce'], storageClassName: 'retained-ssd', resources: { requests: { storage: '50Gi' } },
+    });
+    expect(created.db.backup?.claimName).toBe('orders-dumps');
+
+    const existing = manifestOf({ backup: { storage: BackupStorage.existingClaim('nfs-backups') } });
+    expect(allOfKind(existing.manifest, 'PersistentVolumeClaim')).toEqual([]);
+    expect(jobPod(existing.manifest).volumes[0]).toEqual({ name: 'backups', persistentVolumeClaim: { claimName: 'nfs-backups' } });
+    expect(existing.db.backup?.claim).toBeUndefined();
+    // twice the data volume in the unit that keeps it whole
+    expect(oneOfKind(manifestOf({ backup: {}, storage: Size.mebibytes(768) }).manifest, 'PersistentVolumeClaim').spec.resources.requests.storage).toBe('1536Mi');
+  });
+
+  test('with a NetworkPolicy, the backup Job\'s pods are admitted to the PostgreSQL port', () => {
+    const { manifest } = manifestOf({ allowedClients: [], backup: {} });
+    const policy = oneOfKind(manifest, 'NetworkPolicy');
+    const podLabels = oneOfKind(manifest, 'CronJob').spec.jobTemplate.spec.template.metadata.labels;
+    const admitted = policy.spec.ingress.flatMap((rule: any) => rule.from.map((peer: any) => peer.podSelector?.matchLabels));
+    expect(admitted).toContainEqual(podLabels);
+  });
+});
+
+describe('every object matches the Kubernetes 1.27 schema', () => {
+  test('with every backup and restore option set', () => {
+    const schema = new StrictSchema('1.27.0');
+    const chart = new Chart(Testing.app(), 'test', { namespace: 'db' });
+    new PostgresStatefulSet(chart, 'Db', {
+      statefulSetName: 'pg', replicas: 2, allowedClients: [], passwordAsFile: true,
+      credentials: PostgresCredentials.fromPassword('x'), replicationCredentials: PostgresCredentials.fromPassword('y'),
+      backup: {
+        kind: BackupKind.PHYSICAL, schedule: Cron.schedule({ minute: '15', hour: '*/6' }), timeZone: 'UTC', keepLast: 4, keepDays: 7,
+        walArchive: true, preferStandby: true, deadline: Duration.hours(2), backoffLimit: 1,
+        storage: BackupStorage.newClaim({
+          claimName: 'pg-archive', storage: Size.gibibytes(100), storageClassName: 'nfs', accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
+        }),
+        resources: { cpu: { request: kplus.Cpu.millis(200), limit: kplus.Cpu.units(1) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) } },
+      },
+    });
+    new PostgresStatefulSet(chart, 'Logical', { statefulSetName: 'logical', backup: { storage: BackupStorage.existingClaim('shared') } });
+    const manifest = synth(chart);
+    expect(new Set(manifest.map((o) => o.kind))).toEqual(new Set([
+      'ConfigMap', 'CronJob', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Secret', 'Service', 'StatefulSet',
+    ]));
+    expect(manifest.flatMap((o) => schema.validate(o).map((p) => `${o.kind}/${o.metadata?.name}${p}`))).toEqual([]);
+  });
+});
+
+describe('mistakes are reported at synth, all at once, with the value and the fix', () => {
+  test.each<[string, PostgresStatefulSetProps, string]>([
+    ['a WAL archive of logical backups', { backup: { walArchive: true } },
+      'backup.walArchive needs physical backups: point-in-time recovery replays the WAL from a base backup, got true. Fix: set kind: BackupKind.PHYSICAL'],
+    ['a WAL archive on a claim one node mounts, with standbys', { replicas: 2, backup: { kind: BackupKind.PHYSICAL, walArchive: true } },
+      'backup.walArchive mounts the backup claim in every pod, but with replicas 2 the claim is ReadWriteOnce, which only the pods of one node can mount, got true. '
+      + 'Fix: give the claim accessModes: [PersistentVolumeAccessMode.READ_WRITE_MANY]'],
+    ['a WAL archive before PostgreSQL 12', { image: 'postgres:11.22', backup: { kind: BackupKind.PHYSICAL, walArchive: true } },
+      'backup.walArchive needs PostgreSQL 12 or later (recovery.signal), but the image runs 11'],
+    ['a schedule that runs every minute', { backup: { schedule: Cron.schedule({ hour: '2' }) } },
+      'backup.schedule runs every minute (the minute field is \'*\'), got \'* 2 * * *\'. Fix: give the minute'],
+    ['a schedule that is not five fields', { backup: { schedule: Cron.schedule({ minute: '0 2', hour: '3' }) } },
+      'backup.schedule must be a cron expression of five fields (minute, hour, day of month, month, day of week), got \'0 2 3 * * *\''],
+    ['a time zone that is not a name', { backup: { timeZone: 'UTC+1 hour' } }, 'backup.timeZone must be a name of the IANA time zone database, got \'UTC+1 hour\''],
+    ['keepLast 0', { backup: { keepLast: 0 } }, 'backup.keepLast must be a whole number, 1 or more (the newest backup is always kept), got 0'],
+    ['keepDays 1.5', { backup: { keepDays: 1.5 } }, 'backup.keepDays must be a whole number of days, 1 or more, got 1.5'],
+    ['a negative backoffLimit', { backup: { backoffLimit: -1 } }, 'backup.backoffLimit must be a whole number, 0 or more, got -1'],
+    ['a deadline under a minute', { backup: { deadline: Duration.seconds(30) } }, 'backup.deadline must be at least 60 seconds, got 30 seconds'],
+    ['requests above limits', { backup: { resources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(1) } } } },
+      'backup.resources.memory.request exceeds the memory limit 1Gi, got 2Gi'],
+    ['a claim of no size', { backup: { storage: BackupStorage.newClaim({ storage: Size.gibibytes(0) }) } }, 'backup.storage storage must be larger than zero, got 0Gi'],
+    ['a claim name that is not a name', { backup: { storage: BackupStorage.existingClaim('My Backups') } },
+      'backup.storage claimName must be a DNS-1123 subdomain'],
+    ['a StatefulSet name that leaves no room for the CronJob\'s suffix', { statefulSetName: 'a'.repeat(50), backup: {} },
+      `statefulSetName leaves no room for the '-backup' suffix of the backup CronJob, whose name may have at most 52 characters ('${'a'.repeat(50)}-backup' has 57), `
+      + `got '${'a'.repeat(50)}'. Fix: shorten statefulSetName to 45 characters or fewer`],
+    ['a data volume mounted where the WAL archive\'s claim goes', { image: 'postgres:17.6', dataMountPath: '/backups', backup: { kind: BackupKind.PHYSICAL, walArchive: true } },
+      'dataMountPath overlaps /backups, where a backup claim is mounted, got \'/backups\''],
+  ])('%s', (_what, props, message) => {
+    expect(failure(props)).toContain(`[test/Db] PostgresStatefulSet: ${message}`);
+  });
+
+  test('every problem at once', () => {
+    const message = failure({
+      backup: { keepLast: 0, walArchive: true, storage: BackupStorage.newClaim({ claimName: 'Backups', storage: Size.gibibytes(0) }) },
+    });
+    for (const prop of ['backup.keepLast', 'backup.walArchive', 'backup.storage claimName', 'backup.storage storage']) {
+      expect(message).toContain(`PostgresStatefulSet: ${prop} `);
+    }
+  });
+
+  test('two instances creating the same backup claim', () => {
+    const chart = Testing.chart();
+    new PostgresStatefulSet(chart, 'A', { backup: { storage: BackupStorage.newClaim({ claimName: 'backups' }) } });
+    new PostgresStatefulSet(chart, 'B', { backup: { storage: BackupStorage.newClaim({ claimName: 'backups' }) } });
+    expect(errorOf(() => synth(chart))).toContain('[test/B] PostgresStatefulSet: backup.storage claimName names the PersistentVolumeClaim that test/A writes too, got \'backups\'');
+  });
+});
