@@ -1,10 +1,10 @@
-// Validate: the rules of the `backup` prop (internal), registered in
+// Validate: the rules of the `backup` and `restoreFrom` props (internal), registered in
 // validate.ts's RULES. Like every rule they read the spec for their logic and show the caller's
 // own value.
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BackupKind } from './backup';
-import { BACKUP_MOUNT } from './backup-scripts';
+import { BACKUP_MOUNT, RESTORE_MOUNT } from './backup-scripts';
 import * as formats from './formats';
 import { Problems } from './problems';
 import { PostgresStatefulSetProps } from './props';
@@ -21,12 +21,14 @@ const KINDS: string[] = Object.values(BackupKind);
 const KIND_FIX = 'use BackupKind.LOGICAL or BackupKind.PHYSICAL';
 /** A cron field: numbers, names, ranges, steps, lists, '*' and '?'. */
 const CRON_FIELD = /^[0-9A-Za-z*?/,-]+$/;
+const BACKUP_ID = /^\d{8}T\d{6}Z$/;
 /** An IANA time zone name (`UTC`, `Europe/Berlin`, `America/Argentina/Buenos_Aires`, `Etc/GMT+1`). */
 const TIME_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
 
-/** The rules of backups. */
+/** The rules of backups and restores. */
 export function backupRules(context: Context): void {
   backup(context);
+  restore(context);
   mountPath(context);
 }
 
@@ -111,10 +113,46 @@ function backup({ spec, props, problems }: Context): void {
   }
 }
 
+function restore({ spec, props, problems }: Context): void {
+  const options = props.restoreFrom;
+  const resolved = spec.restore;
+  if (options === undefined || resolved === undefined) {
+    return;
+  }
+  problems.check('restoreFrom.claimName', options.claimName, typeof options.claimName === 'string' ? formats.dns1123Subdomain(options.claimName)
+    : 'must be the name of a PersistentVolumeClaim', 'name the claim that holds the backups, e.g. \'<statefulSetName>-backups\'');
+  problems.check('restoreFrom.kind', options.kind, KINDS.includes(resolved.kind) ? undefined : 'must be a BackupKind', KIND_FIX);
+  if (options.backup !== undefined) {
+    problems.check('restoreFrom.backup', options.backup, BACKUP_ID.test(options.backup) ? undefined
+      : 'must be the name of a backup\'s directory, its start time in UTC such as 20250131T020000Z',
+    'list the backups on the claim (ls <statefulSetName>/<kind>/), or leave it unset for the newest');
+  }
+  if (options.sourceStatefulSetName !== undefined) {
+    problems.check('restoreFrom.sourceStatefulSetName', options.sourceStatefulSetName, formats.dns1123Label(options.sourceStatefulSetName, 52),
+      'name the StatefulSet whose backups these are');
+  }
+  const target = resolved.targetTime;
+  if (target !== undefined) {
+    if (target.iso === undefined) {
+      problems.add('restoreFrom.targetTime', target.given, 'must be a time in RFC 3339 with a time zone',
+        'write it as \'2025-01-31T14:05:00Z\' or \'2025-01-31T15:05:00+01:00\'');
+    }
+    if (resolved.kind !== BackupKind.PHYSICAL) {
+      problems.add('restoreFrom.targetTime', target.given, 'needs a physical backup and its WAL archive (a logical backup is one point in time)',
+        'set kind: BackupKind.PHYSICAL, or remove targetTime');
+    }
+    const major = spec.image.major;
+    if (major !== undefined && major < 12) {
+      problems.add('restoreFrom.targetTime', target.given, `needs PostgreSQL 12 or later (recovery.signal), but the image runs ${major}`,
+        'use a newer image');
+    }
+  }
+}
+
 /** The backup claims' mounts must not overlap the data volume's. */
 function mountPath({ spec, problems }: Context): void {
   const mount = spec.storage.mountPath;
-  const claims = spec.backup?.walArchive ? [BACKUP_MOUNT] : [];
+  const claims = [...(spec.backup?.walArchive ? [BACKUP_MOUNT] : []), ...(spec.restore ? [RESTORE_MOUNT] : [])];
   for (const claim of claims) {
     if (formats.samePath(mount, claim) || formats.isStrictSubdirectory(mount, claim) || formats.isStrictSubdirectory(claim, mount)) {
       problems.add('dataMountPath', mount, `overlaps ${claim}, where a backup claim is mounted`, 'mount the data volume elsewhere, e.g. /var/lib/postgresql/data');

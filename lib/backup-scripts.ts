@@ -1,5 +1,5 @@
-// Backups with the official image and no operator (internal): the scripts the backup Job and
-// the PostgreSQL container run, rendered into
+// Backups and restores with the official image and no operator (internal): the scripts the
+// backup Job, the PostgreSQL container and the restore init container run, rendered into
 // ConfigMaps. The same text for every instance: values reach them only through environment
 // variables, psql variables (`:'name'`) and arguments; database names come from the server and
 // are passed as data (PGDATABASE), never as shell or SQL text.
@@ -17,9 +17,12 @@
 // `.deleting-<id>` before removing it, so that an interrupted deletion never leaves a partial
 // backup under a complete backup's name.
 
-/** Where the backup claim is mounted (backup Job; with a WAL archive, the PostgreSQL container). */
-export const BACKUP_MOUNT = '/backups';
+import { AS_POSTGRES } from './security';
 
+/** Where the backup claim is mounted (backup Job; with a WAL archive, the PostgreSQL and restore containers). */
+export const BACKUP_MOUNT = '/backups';
+/** Where the restore init container mounts the claim it restores from, read-only. */
+export const RESTORE_MOUNT = '/restore';
 /** Where the backup scripts are mounted. */
 export const BACKUP_SCRIPTS_DIR = '/etc/postgres-statefulset-backup';
 export const BACKUP_SCRIPT = 'backup.sh';
@@ -27,6 +30,10 @@ export const ARCHIVE_SCRIPT = 'archive-wal.sh';
 export const HBA_SCRIPT = 'backup-hba.sh';
 /** Name of the pg_hba.conf script in /docker-entrypoint-initdb.d. */
 export const HBA_INITDB_TARGET = '00-postgres-statefulset-backup.sh';
+/** Where the restore scripts are mounted. */
+export const RESTORE_SCRIPTS_DIR = '/etc/postgres-statefulset-restore';
+export const RESTORE_SCRIPT = 'restore.sh';
+export const RESTORE_WAL_SCRIPT = 'restore-wal.sh';
 
 /**
  * The pg_hba.conf line that lets the superuser make replication connections (pg_basebackup);
@@ -270,6 +277,23 @@ sync "$dir" || true
 }
 
 /**
+ * The restore_command of a restore with a WAL archive: a missing file is the end of the archive
+ * (exit 1); a file that does not decompress stops the recovery (exit 126, which PostgreSQL
+ * treats as fatal), rather than ending it early as if the archive ended there.
+ */
+export function restoreWalScript(): string {
+  return `#!/bin/sh
+# postgres-statefulset: fetch one WAL file from the archive (restore_command).
+src="$RESTORE_WAL_DIR/$1.gz"
+[ -f "$src" ] || exit 1
+if ! gzip -dc "$src" > "$2"; then
+  echo "restore-wal: $src does not decompress: the WAL archive is damaged; stopping the recovery" >&2
+  exit 126
+fi
+`;
+}
+
+/**
  * Admits the superuser's replication connections (pg_basebackup) in pg_hba.conf, with the
  * method of the image's `host all all all` line. Run on every start before the image's
  * entrypoint (a database initialised before physical backups were enabled, or a standby cloned
@@ -289,5 +313,203 @@ if [ -z "$method" ]; then
 fi
 printf '\\nhost replication "%s" all %s %s\\n' "$POSTGRES_USER" "$method" '${HBA_MARK}' >> "$hba"
 echo "backup-hba: admitted replication connections of $POSTGRES_USER ($method) for physical backups"
+`;
+}
+
+/**
+ * The restore init container of every pod, run before the replication init container and the
+ * PostgreSQL container, with the server's `-c` arguments as its own arguments. Environment:
+ *   RESTORE_DIR             the source StatefulSet's directory on the claim
+ *   RESTORE_KIND            logical | physical
+ *   RESTORE_BACKUP          a backup id (empty: the newest complete one)
+ *   RESTORE_TARGET_TIME, RESTORE_TARGET_EPOCH   a point in time (PostgreSQL's form, seconds since the epoch), or empty
+ *   PGDATA, PGPORT, POSTGRES_USER, POSTGRES_PASSWORD[_FILE], POSTGRES_DB, POSTGRES_INITDB_ARGS  as in the PostgreSQL container
+ *   POSTGRES_REPLICATION_USER, POSTGRES_REPLICATION_PASSWORD  with replication
+ *
+ * Pods other than 0 and a data directory that holds a database: nothing to do. Otherwise the
+ * backup is restored into a sibling of PGDATA (`<PGDATA>.restore`) and moved into place only when
+ * it is complete: a physical backup is extracted, checked against its manifest (pg_verifybackup),
+ * and recovered by a temporary server (to the end of its WAL, of the WAL archive, or to the target
+ * time); a logical one is restored into a data directory initialised as the image does (initdb
+ * with the same user, password and arguments, the same pg_hba.conf line), roles first, then each
+ * database with `pg_restore --create`. The superuser's and the replication role's passwords are
+ * then set from the Secret, POSTGRES_DB is created if the backup lacks it, and the server stops
+ * cleanly. A missing or damaged backup, or any failed step, fails the container with the reason
+ * and removes the staging directory: PGDATA stays empty, so the pod never starts an empty
+ * database in its place, and the next start tries again from the beginning (after a kill, it
+ * removes what the killed attempt left). The image's initdb.d scripts (initScripts) do not run.
+ */
+export function restoreScript(): string {
+  return `#!/bin/sh
+# postgres-statefulset: initialise pod 0's empty data directory from a backup.
+set -eu
+LOG_PREFIX="restore [$HOSTNAME]"
+${COMMON}
+${AS_POSTGRES}
+scripts=$(cd "$(dirname "$0")" && pwd)
+if [ "\${HOSTNAME##*-}" != 0 ]; then
+  say "not pod 0: nothing to restore (a standby clones pod 0)"
+  exit 0
+fi
+if [ -s "$PGDATA/PG_VERSION" ]; then
+  say "$PGDATA holds a database: nothing to restore"
+  exit 0
+fi
+if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then
+  fail "$PGDATA holds files but no database; refusing to restore over them"
+fi
+
+# 1. The backup.
+root="$RESTORE_DIR/$RESTORE_KIND"
+[ -d "$root" ] || fail "no $RESTORE_KIND backups: $root does not exist on the claim (restoreFrom names the claim the backups were written to, and sourceStatefulSetName the StatefulSet that wrote them)"
+target_epoch=\${RESTORE_TARGET_EPOCH:-}
+if [ -n "\${RESTORE_BACKUP:-}" ]; then
+  id=$RESTORE_BACKUP
+  [ -f "$root/$id/backup.json" ] \\
+    || fail "$root/$id is not a complete backup; complete backups: $(echo $(complete_backups "$root"))"
+  finished=$(json_field finishedEpoch "$root/$id/backup.json")
+  if [ -n "$target_epoch" ] && [ "\${finished:-0}" -gt "$target_epoch" ]; then
+    fail "backup $id finished after the target time $RESTORE_TARGET_TIME: choose an earlier backup, or none (the newest that fits)"
+  fi
+else
+  id=
+  for candidate in $(complete_backups "$root" | sort -r); do
+    if [ -n "$target_epoch" ]; then
+      finished=$(json_field finishedEpoch "$root/$candidate/backup.json")
+      [ -n "$finished" ] && [ "$finished" -le "$target_epoch" ] || continue
+    fi
+    id=$candidate
+    break
+  done
+  [ -n "$id" ] || fail "no complete $RESTORE_KIND backup in $root\${target_epoch:+ that finished before $RESTORE_TARGET_TIME}"
+fi
+backup="$root/$id"
+say "restoring $backup into $PGDATA"
+
+staging="\${PGDATA%/}.restore"
+work=$(mktemp -d)
+server=
+stop_server() {
+  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+    as_postgres pg_ctl -D "$staging" -m fast -w -t 3600 stop >/dev/null 2>&1 || kill -9 "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  server=
+}
+# a failed restore leaves nothing behind: PGDATA stays empty, the staging directory goes
+trap 'stop_server; rm -rf "$work" "$staging"' EXIT
+trap 'exit 143' TERM INT
+rm -rf "$staging"
+mkdir -p "$staging"
+chmod 700 "$staging" "$work"
+[ "$(id -u)" != 0 ] || chown postgres "$staging" "$work"
+superuser_password() {
+  if [ -n "\${POSTGRES_PASSWORD_FILE:-}" ]; then cat "$POSTGRES_PASSWORD_FILE"; else printf '%s' "\${POSTGRES_PASSWORD:-}"; fi
+}
+admin=$POSTGRES_USER
+
+# 2. The data directory, in the staging directory.
+if [ "$RESTORE_KIND" = physical ]; then
+  for file in base.tar.gz pg_wal.tar.gz; do
+    [ -f "$backup/$file" ] || fail "$backup/$file is missing: the backup is incomplete"
+  done
+  tar -xzf "$backup/base.tar.gz" -C "$staging" || fail "cannot extract base.tar.gz (above): the backup is damaged"
+  mkdir -p "$staging/pg_wal"
+  tar -xzf "$backup/pg_wal.tar.gz" -C "$staging/pg_wal" || fail "cannot extract pg_wal.tar.gz (above): the backup is damaged"
+  if [ -f "$backup/backup_manifest" ] && command -v pg_verifybackup >/dev/null 2>&1; then
+    pg_verifybackup --quiet --manifest-path="$backup/backup_manifest" "$staging" \\
+      || fail "the backup does not match its manifest (pg_verifybackup, above): it is damaged or incomplete"
+  fi
+  # a backup taken from a standby is restored as a primary
+  rm -f "$staging/standby.signal" "$staging/recovery.signal"
+  [ "$(id -u)" != 0 ] || chown -R postgres "$staging"
+  chmod 700 "$staging"
+  admin=$(json_field superuser "$backup/backup.json")
+  admin=\${admin:-$POSTGRES_USER}
+  system=$(json_field systemIdentifier "$backup/backup.json")
+  export RESTORE_WAL_DIR="$RESTORE_DIR/wal/$system"
+  if [ -n "$system" ] && [ -d "$RESTORE_WAL_DIR" ]; then
+    : > "$staging/recovery.signal"
+    set -- "$@" -c "restore_command=sh $scripts/${RESTORE_WAL_SCRIPT} %f %p"
+    if [ -n "\${RESTORE_TARGET_TIME:-}" ]; then
+      set -- "$@" -c "recovery_target_time=$RESTORE_TARGET_TIME" -c recovery_target_action=promote
+      say "recovering to $RESTORE_TARGET_TIME from the WAL archive $RESTORE_WAL_DIR"
+    else
+      say "recovering to the end of the WAL archive $RESTORE_WAL_DIR"
+    fi
+  elif [ -n "\${RESTORE_TARGET_TIME:-}" ]; then
+    fail "point-in-time recovery needs the WAL archive of database system '$system', but $RESTORE_WAL_DIR does not exist (walArchive was off, or the archive was deleted)"
+  else
+    say "recovering to the end of the backup (no WAL archive)"
+  fi
+else
+  [ -f "$backup/globals.sql" ] || fail "$backup/globals.sql is missing: the backup is incomplete"
+  tail -n 3 "$backup/globals.sql" | grep -q 'dump complete' || fail "$backup/globals.sql is truncated: the backup is damaged"
+  dumps=$(grep -o '"file" *: *"databases/[0-9]*\\.dump"' "$backup/backup.json" | sed 's/.*"\\(databases\\/[0-9]*\\.dump\\)"/\\1/')
+  for dump in $dumps; do
+    pg_restore --list "$backup/$dump" >/dev/null || fail "$backup/$dump is not a readable pg_dump archive (above): the backup is damaged"
+  done
+  superuser_password > "$work/pwfile"
+  [ "$(id -u)" != 0 ] || chown postgres "$work/pwfile"
+  set -f
+  # shellcheck disable=SC2086 # plain initdb options, as the image passes them
+  as_postgres initdb -D "$staging" --username="$POSTGRES_USER" --pwfile="$work/pwfile" \${POSTGRES_INITDB_ARGS:-} >/dev/null \\
+    || fail "initdb failed (above)"
+  set +f
+  rm -f "$work/pwfile"
+  auth=\${POSTGRES_HOST_AUTH_METHOD:-$(as_postgres postgres -D "$staging" -C password_encryption "$@")}
+  printf '\\nhost all all all %s\\n' "$auth" >> "$staging/pg_hba.conf"
+fi
+
+# 3. A temporary server on a private socket: recovery, or the logical restore; then the passwords.
+as_postgres postgres -D "$staging" "$@" -c listen_addresses= -c "unix_socket_directories=$work" > "$work/server.log" 2>&1 &
+server=$!
+export PGHOST="$work"
+polls=0
+until [ "$(psql -X -A -t -q --no-password -U "$admin" -d template1 -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do
+  if ! kill -0 "$server" 2>/dev/null; then
+    cat "$work/server.log" >&2
+    fail "the temporary server stopped before the restore finished: $(grep -E 'FATAL|PANIC' "$work/server.log" | tail -n 1)"
+  fi
+  polls=$((polls + 1))
+  [ $((polls % 150)) -ne 0 ] || say "still recovering: $(tail -n 1 "$work/server.log")"
+  sleep 0.2
+done
+psql_admin() { psql -X -q --no-password -v ON_ERROR_STOP=1 -U "$admin" "$@"; }
+if [ "$RESTORE_KIND" = logical ]; then
+  # roles first: pg_dumpall writes CREATE ROLE for every role, the superuser's included, and
+  # ALTER ROLE after it, so that "already exists" is the one error to expect (as its documentation says)
+  psql -X -q --no-password -U "$admin" -d template1 -f "$backup/globals.sql" > /dev/null 2> "$work/globals.err" \\
+    || { cat "$work/globals.err" >&2; fail "restoring roles and tablespaces failed (above)"; }
+  unexpected=$(grep 'ERROR:' "$work/globals.err" | grep -v 'ERROR:  role ".*" already exists$' || true)
+  [ -z "$unexpected" ] || { cat "$work/globals.err" >&2; fail "restoring roles and tablespaces failed: $unexpected"; }
+  for dump in $dumps; do
+    pg_restore --create --clean --if-exists --exit-on-error --no-password -U "$admin" -d template1 "$backup/$dump" \\
+      || fail "restoring $dump failed (above); nothing was moved into $PGDATA"
+  done
+  psql_admin -d template1 -v db="\${POSTGRES_DB:-$POSTGRES_USER}" <<'SQL' || fail "creating POSTGRES_DB failed (above)"
+SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'db')
+\\gexec
+SQL
+fi
+psql_admin -d template1 -v user="$POSTGRES_USER" -v password="$(superuser_password)" \\
+  -v replication_user="\${POSTGRES_REPLICATION_USER:-}" -v replication_password="\${POSTGRES_REPLICATION_PASSWORD:-}" <<'SQL' \\
+  || fail "setting the passwords from the Secret failed (above)"
+SELECT format('CREATE ROLE %I WITH SUPERUSER LOGIN', :'user') WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'user')
+\\gexec
+ALTER ROLE :"user" WITH PASSWORD :'password';
+SELECT format('ALTER ROLE %I WITH PASSWORD %L', :'replication_user', :'replication_password')
+  WHERE :'replication_user' <> '' AND EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'replication_user')
+\\gexec
+SQL
+as_postgres pg_ctl -D "$staging" -m fast -w -t 3600 stop >/dev/null || fail "the temporary server did not stop cleanly (above)"
+wait "$server" || true
+server=
+
+# 4. Into place, in one rename.
+chmod 700 "$staging"
+if [ -d "$PGDATA" ]; then rmdir "$PGDATA"; fi
+mv "$staging" "$PGDATA"
+say "restored $backup into $PGDATA"
 `;
 }

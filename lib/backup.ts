@@ -219,3 +219,46 @@ export interface PostgresBackupOptions {
    */
   readonly backoffLimit?: number;
 }
+
+/**
+ * A backup to initialise a new instance from.
+ */
+export interface PostgresRestoreOptions {
+  /**
+   * The PersistentVolumeClaim that holds the backups, in the instance's namespace (for example
+   * the claim the instance's own `backup` created: `<statefulSetName>-backups`).
+   */
+  readonly claimName: string;
+
+  /**
+   * The kind of backup to restore.
+   *
+   * @default BackupKind.LOGICAL
+   */
+  readonly kind?: BackupKind;
+
+  /**
+   * The backup to restore: the name of its directory on the claim, its start time in UTC
+   * (`20250131T020000Z`).
+   *
+   * @default - the newest complete backup; with `targetTime`, the newest that finished before it
+   */
+  readonly backup?: string;
+
+  /**
+   * The StatefulSet whose backups to restore (they are in `<statefulSetName>/` on the claim).
+   *
+   * @default - this instance's statefulSetName
+   */
+  readonly sourceStatefulSetName?: string;
+
+  /**
+   * Point-in-time recovery: replay the archived WAL up to this time, given in RFC 3339 with a
+   * time zone (`2025-01-31T14:05:00Z`, `2025-01-31T15:05:00+01:00`). Needs a physical backup
+   * and the source's WAL archive (`walArchive`).
+   *
+   * @default - a physical backup is replayed to the end of the WAL archive when there is one
+   * (the latest state), else to the end of the backup
+   */
+  readonly targetTime?: string;
+}

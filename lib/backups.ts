@@ -15,7 +15,8 @@ import { BackupSpec, InstanceSpec } from './resolve';
 import { renderResources } from './resources';
 import { podSecurityContext } from './security';
 
-const SCRIPTS_VOLUME = 'backup-scripts';
+/** The volume of the backup scripts. */
+export const SCRIPTS_VOLUME = 'backup-scripts';
 /** The volume of the backup claim, in the backup Job's pod and, with a WAL archive, in the database pods. */
 export const BACKUP_VOLUME = 'backups';
 
@@ -235,7 +236,14 @@ function podSecurity(spec: InstanceSpec): k8s.PodSecurityContext | undefined {
 }
 
 /** Where a container that runs the server finds the WAL archive. */
-function walArchiveEnv(backup: BackupSpec): k8s.EnvVar[] {
+export function walArchiveEnv(backup: BackupSpec): k8s.EnvVar[] {
   return [{ name: 'BACKUP_WAL_DIR', value: `${backup.directory}/wal` }];
 }
 
+/** The mounts a container that runs the server needs for the WAL archive: the claim and the archive script. */
+export function walArchiveMounts(): k8s.VolumeMount[] {
+  return [
+    { name: BACKUP_VOLUME, mountPath: scripts.BACKUP_MOUNT },
+    { name: SCRIPTS_VOLUME, mountPath: scripts.BACKUP_SCRIPTS_DIR, readOnly: true },
+  ];
+}

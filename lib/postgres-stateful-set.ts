@@ -17,6 +17,7 @@ import { renderHeadlessService } from './render/services';
 import { renderStatefulSet } from './render/stateful-set';
 import { Replication } from './replication';
 import { InstanceSpec, resolve } from './resolve';
+import { Restore } from './restore';
 import { validate } from './validate';
 
 /**
@@ -207,8 +208,9 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.secret = renderSecret(this, spec);
     this.service = renderHeadlessService(this, spec);
     const replication = spec.replication ? new Replication(this, 'Replication', spec, spec.replication) : undefined;
+    const restore = spec.restore ? new Restore(this, 'Restore', spec, spec.restore) : undefined;
     this.backup = spec.backup ? PostgresBackup._render(this, spec, spec.backup) : undefined;
-    const contributions: PodContribution[] = [replication?.podContribution(), this.backup?._podContribution()]
+    const contributions: PodContribution[] = [restore?.podContribution(), replication?.podContribution(), this.backup?._podContribution()]
       .filter((c): c is PodContribution => c !== undefined);
     this.statefulSet = renderStatefulSet(this, spec, renderPodTemplate(spec, contributions));
     this.podDisruptionBudget = renderDisruptionBudget(this, spec);

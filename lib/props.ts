@@ -2,7 +2,7 @@
 // resolve.ts, checked in validate.ts, and rendered by render/.
 import { ApiObjectMetadata, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { PostgresBackupOptions } from './backup';
+import { PostgresBackupOptions, PostgresRestoreOptions } from './backup';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
 
@@ -395,4 +395,14 @@ export interface PostgresStatefulSetProps {
    */
   readonly backup?: PostgresBackupOptions;
 
+  /**
+   * Initialise the instance from a backup instead of an empty database: when pod 0 starts with
+   * an empty data directory, an init container restores the backup next to it and moves it into
+   * place once complete (a failed restore leaves it empty and fails the pod, with the reason).
+   * Standbys clone pod 0 as usual. A data directory that holds a database is never touched, so
+   * the prop may stay after the restore (the claim stays mounted while it does).
+   *
+   * @default - an empty data directory is initialised by the image (initdb)
+   */
+  readonly restoreFrom?: PostgresRestoreOptions;
 }

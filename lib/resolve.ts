@@ -8,7 +8,7 @@ import { ApiObjectMetadata, Chart, Cron, Duration, Names, Size, SizeRoundingBeha
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { BackupKind } from './backup';
-import { BACKUP_MOUNT } from './backup-scripts';
+import { BACKUP_MOUNT, RESTORE_MOUNT } from './backup-scripts';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
 import { defaultLayout } from './data-layout';
@@ -109,6 +109,8 @@ export interface InstanceSpec {
   readonly replication?: ReplicationSpec;
   /** Scheduled backups; undefined without the `backup` prop. */
   readonly backup?: BackupSpec;
+  /** Initialisation from a backup; undefined without the `restoreFrom` prop. */
+  readonly restore?: RestoreSpec;
 }
 
 /** Streaming replication: pod 0 is the primary, the other pods clone it and stream. */
@@ -215,7 +217,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     allowedClients: props.allowedClients,
     replication,
   };
-  return { ...instance, backup: resolveBackup(scope, props, instance) };
+  return { ...instance, ...resolveBackups(scope, props, instance) };
 }
 
 function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, instance: {
@@ -240,7 +242,7 @@ function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backups (backup.ts: the props; backups.ts: what is rendered)
+// Backups and restores (backup.ts: the props; backups.ts, restore.ts: what is rendered)
 
 /** Scheduled backups: a CronJob writing to a claim, and, with a WAL archive, what the pods add. */
 export interface BackupSpec {
@@ -273,20 +275,34 @@ export interface BackupSpec {
   readonly labels: Labels;
 }
 
-function resolveBackup(scope: IConstruct, props: PostgresStatefulSetProps, instance: InstanceSpec): BackupSpec | undefined {
+/** Initialisation of pod 0's empty data directory from a backup. */
+export interface RestoreSpec {
+  readonly claimName: string;
+  readonly kind: BackupKind;
+  /** A backup id; undefined: the newest (that fits the target time). */
+  readonly backup?: string;
+  /** The StatefulSet whose backups are restored. */
+  readonly source: string;
+  /** The source's directory on the claim, as the restore container mounts it. */
+  readonly directory: string;
+  /** The target time as given, and as PostgreSQL and the script read it; undefined: no target. */
+  readonly targetTime?: { readonly given: string; readonly iso?: string; readonly epoch?: number };
+  /** The ConfigMap of the restore scripts. */
+  readonly configMapName: string;
+}
+
+function resolveBackups(scope: IConstruct, props: PostgresStatefulSetProps, instance: InstanceSpec): { backup?: BackupSpec; restore?: RestoreSpec } {
   const { statefulSet, service } = instance.names;
   const host = (ordinal: number) => `${statefulSet}-${ordinal}.${service}:${instance.port}`;
   const options = props.backup;
-  if (!options) {
-    return undefined;
-  }
-  {
+  let backup: BackupSpec | undefined;
+  if (options) {
     const storage = options.storage;
     const replicas = Number.isInteger(instance.replicas) ? Math.max(1, instance.replicas) : 1;
     const preferStandby = options.preferStandby ?? true;
     // the caller's labels, without the selector's keys: a backup pod must never be selected as a database pod
     const own = Object.fromEntries(Object.entries(props.labels ?? {}).filter(([key]) => !(key in instance.selectorLabels)));
-    return {
+    backup = {
       kind: options.kind ?? BackupKind.LOGICAL,
       schedule: (options.schedule ?? Cron.daily()).expressionString,
       timeZone: options.timeZone,
@@ -317,6 +333,17 @@ function resolveBackup(scope: IConstruct, props: PostgresStatefulSetProps, insta
       },
     };
   }
+  const from = props.restoreFrom;
+  const restore: RestoreSpec | undefined = from ? {
+    claimName: from.claimName,
+    kind: from.kind ?? BackupKind.LOGICAL,
+    backup: from.backup,
+    source: from.sourceStatefulSetName ?? statefulSet,
+    directory: `${RESTORE_MOUNT}/${from.sourceStatefulSetName ?? statefulSet}`,
+    targetTime: from.targetTime !== undefined ? { given: from.targetTime, ...parseTargetTime(from.targetTime) } : undefined,
+    configMapName: `${statefulSet}-restore`,
+  } : undefined;
+  return { backup, restore };
 }
 
 /** The backup Job's container: a client that mostly waits on the server and the disk. */
@@ -332,4 +359,17 @@ function twice(size: Size): Size {
     return Size.gibibytes(kib / (1024 * 1024));
   }
   return kib % 1024 === 0 ? Size.mebibytes(kib / 1024) : Size.kibibytes(kib);
+}
+
+/** RFC 3339 with a time zone; fractions of a second allowed. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A recovery target time in UTC with a numeric offset, as PostgreSQL reads it at start (before it
+ * loads the time zone abbreviations, so not 'Z'), and in seconds since the epoch; nothing when it
+ * is not RFC 3339.
+ */
+export function parseTargetTime(value: string): { iso?: string; epoch?: number } {
+  const ms = RFC3339.test(value) ? Date.parse(value.replace(' ', 'T')) : NaN;
+  return Number.isNaN(ms) ? {} : { iso: new Date(ms).toISOString().replace('T', ' ').replace('Z', '+00'), epoch: Math.floor(ms / 1000) };
 }

@@ -1,21 +1,26 @@
-// Backups, proven against a real PostgreSQL: the backup Job's command, the start step, the initdb
-// script and archive_command come from the synthesized manifests and run as the kubelet and the image would run them, each "pod" on loopback.
+// Backups and restores, proven against a real PostgreSQL: the backup Job's command, the restore
+// init container, the start step, the initdb script and archive_command come from the
+// synthesized manifests and run as the kubelet and the image would run them, each "pod" on loopback.
 //
 // Stand-ins for what Kubernetes provides, and nothing else:
 // - a claim is a directory of the sandbox; each container's mounts (the claim, the ConfigMaps of
 //   scripts) map to directories here, and so do the values of its environment and arguments that
 //   name a path under a mount;
 // - the pods' DNS names (`pg-0.pg-svc`, `pg-1.pg-svc`) are 127.0.0.1, each pod with a port of its own;
-// - HOSTNAME is the pod name; TERMINATION_LOG points the termination message (/dev/termination-log) to a file.
+// - HOSTNAME is the pod name; TERMINATION_LOG points the termination message (/dev/termination-log) to a file;
+// - initdb's `host ... trust` lines for 127.0.0.1 are removed after the restore's initdb, as the
+//   harness does after its own (loopback stands for every other pod here).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { BackupKind, PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, Env, freePorts, initdb, IS_ROOT, run, runInitScripts, runOk, Sandbox, Server } from './pg/harness';
+import * as kplus from 'cdk8s-plus-27';
+import { BackupKind, BackupStorage, PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { containerEnv, Env, freePorts, initdb, IS_ROOT, run, runInitScripts, runOk, Sandbox, Server, waitFor } from './pg/harness';
 import { allOfKind, container, oneOfKind, podSpec, synth } from './util';
 
 const SUPERUSER_PASSWORD = 'tes6Aev8';
+const REPLICATION_PASSWORD = 'r3pl1cate';
 const APP_PASSWORD = "app's pa$$word";
 /** A database name that is shell, SQL and connection-string syntax at once. */
 const ODD_DATABASE = `host=/nonexistent dbname=x 'quoted' "double" $(id) \`id\` \\ ;`;
@@ -87,6 +92,8 @@ function instance(props: PostgresStatefulSetProps) {
     return { ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, map(v)])), TERMINATION_LOG: path.join(sandbox.dir, 'termination-log'), ...overrides };
   };
   const main = container(manifest);
+  const restore = (pod.initContainers ?? []).find((c: any) => c.name === 'restore');
+  const replicationInit = (pod.initContainers ?? []).find((c: any) => c.name === 'replication-init');
   const hosts = (value: string) => value.replace(/pg-0\.pg-svc:\d+/, `127.0.0.1:${P0}`).replace(/pg-1\.pg-svc:\d+/, `127.0.0.1:${P1}`);
   return {
     manifest,
@@ -110,6 +117,16 @@ function instance(props: PostgresStatefulSetProps) {
         env.BACKUP_STANDBYS = hosts(env.BACKUP_STANDBYS);
       }
       return run([...wrapper, ...(c.command as string[]).map(mapper(jobPod, c))], { ...env, ...overrides }, { timeoutMs: 120_000 });
+    },
+    /** Runs pod `ordinal`'s restore init container to completion. */
+    restore: (ordinal = 0, overrides: Env = {}) => {
+      const env = envOf(pod, restore, { HOSTNAME: `pg-${ordinal}`, ...overrides });
+      return run([...restore.command, ...(restore.args ?? [])].map(mapper(pod, restore)), env, { timeoutMs: 120_000 });
+    },
+    /** Runs pod `ordinal`'s replication init container: it clones pod 0. */
+    replicationInit: (ordinal: number) => {
+      const env = envOf(pod, replicationInit, { HOSTNAME: `pg-${ordinal}`, PRIMARY_HOST: '127.0.0.1', PGDATA: path.join(sandbox.mkdir(`pod-${ordinal}`), 'pgdata'), PGPORT: String(P1) });
+      return run([...replicationInit.command, ...(replicationInit.args ?? [])].map(mapper(pod, replicationInit)), env, { timeoutMs: 60_000 });
     },
   };
 }
@@ -138,7 +155,22 @@ async function startNewPrimary(db: Instance): Promise<Server> {
   return startPod(db, 0);
 }
 
+/** After the restore's initdb: initdb's trusted TCP lines go, as in the harness. */
+function untrustLoopback(pgData: string): void {
+  const hba = path.join(pgData, 'pg_hba.conf');
+  fs.writeFileSync(hba, fs.readFileSync(hba, 'utf-8').split('\n').filter((line) => !/^host\S*\s.*\strust\s*$/.test(line)).join('\n'));
+}
+
+async function stopAndDestroy(server: Server): Promise<void> {
+  runOk(['pg_ctl', 'stop', '-D', server.env.PGDATA, '-m', 'fast', '-w'], server.env);
+  await server.waitForExit();
+  fs.rmSync(path.dirname(server.env.PGDATA), { recursive: true, force: true });
+}
+
 const sql = (server: Server, query: string, database = 'postgres') => server.sql(query, 'postgres', SUPERUSER_PASSWORD, database);
+
+/** Everything of a table, as one checksum. */
+const TABLE_SUM = 'SELECT count(*) || \':\' || md5(string_agg(t::text, \',\' ORDER BY id)) FROM orders t';
 
 /** The complete backups (directories named like an id, with a backup.json) under a kind's directory, oldest first. */
 function backupsIn(dir: string): string[] {
@@ -156,6 +188,7 @@ describe('logical backups', () => {
   cluster();
   let source: Instance;
   let primary: Server;
+  let before: { orders: string; odd: string };
   const logicalDir = () => path.join(claimDir(), 'pg', 'logical');
 
   beforeAll(async () => {
@@ -170,6 +203,10 @@ describe('logical backups', () => {
       'CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders VALUES (1, \'in the odd database\')'],
     { ...primary.env, PGPASSWORD: SUPERUSER_PASSWORD, PGDATABASE: ODD_DATABASE });
     expect(odd.stderr).toBe('');
+    before = {
+      orders: primary.sql(TABLE_SUM, 'app', APP_PASSWORD, 'app'),
+      odd: runOk(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-tAc', TABLE_SUM], { ...primary.env, PGPASSWORD: SUPERUSER_PASSWORD, PGDATABASE: ODD_DATABASE }).trim(),
+    };
   }, 60_000);
 
   test('a failed backup fails the Job with the reason and leaves nothing that looks like a backup: wrong password, server down, a full disk', () => {
@@ -250,6 +287,97 @@ describe('logical backups', () => {
     expect(fs.readdirSync(logicalDir()).sort()).toEqual([incomplete, backupsIn(logicalDir()).pop()!].sort());
     fs.rmSync(path.join(logicalDir(), incomplete), { recursive: true });
   }, 60_000);
+
+  test('rows, backup, data destroyed, restore into a new data directory: rows, roles and databases identical', async () => {
+    // WHEN the backup Job runs
+    const backup = source.backupJob();
+    expect(backup.stderr).toBe('');
+    expect(backup.status).toBe(0);
+    const [id] = backupsIn(logicalDir()).slice(-1);
+    expect(backup.stdout).toContain(`backup: complete: ${path.join(logicalDir(), id)}`);
+
+    // THEN the backup is a verified archive per database, the roles, and a manifest
+    const manifest = JSON.parse(fs.readFileSync(path.join(logicalDir(), id, 'backup.json'), 'utf-8'));
+    expect(manifest).toMatchObject({ kind: 'logical', id, source: { host: '127.0.0.1', standby: false }, superuser: 'postgres' });
+    expect(manifest.postgresVersionNum).toBeGreaterThanOrEqual(120000);
+    expect(manifest.bytes).toBeGreaterThan(100_000);
+    expect(Date.parse(manifest.finishedAt)).toBeGreaterThanOrEqual(Date.parse(manifest.startedAt));
+    expect(manifest.databases.map((d: any) => d.name).sort()).toEqual(['app', ODD_DATABASE, 'postgres'].sort());
+    for (const database of manifest.databases) {
+      expect(runOk(['pg_restore', '--list', path.join(logicalDir(), id, database.file)])).toContain('Format: CUSTOM');
+    }
+    expect(fs.readFileSync(path.join(logicalDir(), id, 'globals.sql'), 'utf-8')).toMatch(/CREATE ROLE app;[\s\S]*ALTER ROLE app WITH .*LOGIN/);
+
+    // WHEN the StatefulSet and its claim go, and a new instance restores the backup into its empty volume
+    await stopAndDestroy(primary);
+    const target = instance({ databaseName: 'app', restoreFrom: { claimName: 'pg-backups' } });
+    const restored = target.restore(0);
+    expect(restored.stderr).not.toMatch(/restore \[|ERROR|FATAL/); // initdb's own warning about trust for local connections, as in the image
+    expect(restored.status).toBe(0);
+    expect(restored.stdout).toContain(`restoring ${path.join(claimDir(), 'pg', 'logical', id)}`);
+    const pgData = target.mainEnv(0).PGDATA;
+    expect(fs.existsSync(path.join(pgData, 'PG_VERSION'))).toBe(true);
+    expect(fs.existsSync(`${pgData}.restore`)).toBe(false);
+    expect(fs.statSync(pgData).mode & 0o777).toBe(0o700);
+    untrustLoopback(pgData);
+    const server = await startPod(target, 0);
+
+    // THEN rows, the oddly named database, the role and its password are back; the superuser logs in with the Secret's password
+    expect(server.sql(TABLE_SUM, 'app', APP_PASSWORD, 'app')).toBe(before.orders);
+    expect(runOk(['psql', '-h', '127.0.0.1', '-U', 'postgres', '-tAc', TABLE_SUM], { ...server.env, PGPASSWORD: SUPERUSER_PASSWORD, PGDATABASE: ODD_DATABASE }).trim())
+      .toBe(before.odd);
+    expect(sql(server, 'SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = \'app\'')).toBe('app');
+    expect(server.login('postgres', 'not-the-password').ok).toBe(false);
+    expect(sql(server, 'SHOW data_checksums')).toBe('on'); // initialised with the instance's initdb arguments
+
+    // AND the next start (or a standby) leaves the restored data alone
+    const again = target.restore(0);
+    expect(again.stdout).toContain('holds a database: nothing to restore');
+    expect(again.status).toBe(0);
+    expect(target.restore(1).stdout).toContain('not pod 0: nothing to restore');
+  }, 60_000);
+
+  test('a restore from a missing or damaged backup refuses with the reason, and leaves the data directory empty', () => {
+    const [good] = backupsIn(logicalDir()).slice(-1);
+    const fresh = () => path.join(sandbox.mkdir(`pod-0-${Math.random().toString(36).slice(2)}`), 'pgdata');
+    const refused = (result: ReturnType<typeof run>, pgData: string, reason: string | RegExp) => {
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(reason);
+      expect(termination()).toMatch(reason);
+      expect(fs.existsSync(path.join(pgData, 'PG_VERSION'))).toBe(false);
+      expect(fs.existsSync(pgData) && fs.readdirSync(pgData).length > 0).toBe(false);
+      expect(fs.existsSync(`${pgData}.restore`)).toBe(false);
+    };
+
+    // no backups of that StatefulSet on the claim
+    let pgData = fresh();
+    refused(instance({ restoreFrom: { claimName: 'pg-backups', sourceStatefulSetName: 'orders' } }).restore(0, { PGDATA: pgData }), pgData,
+      `no logical backups: ${path.join(claimDir(), 'orders', 'logical')} does not exist on the claim`);
+
+    // a backup that is not there
+    pgData = fresh();
+    refused(instance({ restoreFrom: { claimName: 'pg-backups', backup: '20000101T000000Z' } }).restore(0, { PGDATA: pgData }), pgData,
+      `20000101T000000Z is not a complete backup; complete backups: ${backupsIn(logicalDir()).join(' ')}\n`);
+
+    // the newest backup damaged: a copy of the good one with the app database's dump cut in half
+    // (its table of contents is intact: pg_restore --list passes, the restore itself fails)
+    const damaged = `${good.slice(0, 9)}235959Z`;
+    fs.cpSync(path.join(logicalDir(), good), path.join(logicalDir(), damaged), { recursive: true });
+    const manifest = JSON.parse(fs.readFileSync(path.join(logicalDir(), damaged, 'backup.json'), 'utf-8'));
+    const dump = path.join(logicalDir(), damaged, manifest.databases.find((d: any) => d.name === 'app').file);
+    fs.truncateSync(dump, Math.floor(fs.statSync(dump).size / 2));
+    if (IS_ROOT) {
+      spawnSync('chown', ['-R', 'postgres:postgres', path.join(logicalDir(), damaged)]);
+    }
+    const target = instance({ databaseName: 'app', restoreFrom: { claimName: 'pg-backups' } });
+    pgData = fresh();
+    refused(target.restore(0, { PGDATA: pgData }), pgData, new RegExp(`restoring databases/\\d+\\.dump failed \\(above\\); nothing was moved into ${pgData}`));
+
+    // its roles cut short
+    fs.writeFileSync(path.join(logicalDir(), damaged, 'globals.sql'), '--\n-- PostgreSQL database cluster dump\n--\nCREATE ROLE app;\n');
+    pgData = fresh();
+    refused(target.restore(0, { PGDATA: pgData }), pgData, 'globals.sql is truncated: the backup is damaged');
+  }, 60_000);
 });
 
 /** Mounts a small tmpfs on a directory (root only); returns the unmount. */
@@ -262,3 +390,106 @@ function mountTmpfs(dir: string, size: string): () => void {
     spawnSync('umount', [dir]);
   };
 }
+
+describe('physical backups with a WAL archive', () => {
+  cluster();
+  test('from a streaming standby; rows identical after a restore to the end of the archive; a restore to a point in time; a damaged backup refused', async () => {
+    const physicalDir = path.join(claimDir(), 'pg', 'physical');
+    const props: PostgresStatefulSetProps = {
+      replicas: 2,
+      replicationCredentials: PostgresCredentials.fromPassword(REPLICATION_PASSWORD),
+      backup: {
+        kind: BackupKind.PHYSICAL, walArchive: true,
+        storage: BackupStorage.newClaim({ accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY] }),
+      },
+    };
+    // GIVEN a primary and a standby that streams from it, the primary archiving its WAL
+    const source = instance(props);
+    const primary = await startNewPrimary(source);
+    const clone = source.replicationInit(1);
+    expect(clone.stdout).toContain('cloned: starting as a hot standby');
+    const standby = await startPod(source, 1);
+    await waitFor('the standby to stream', () => sql(primary, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
+    sql(primary, 'CREATE TABLE orders (id int PRIMARY KEY, item text NOT NULL); INSERT INTO orders SELECT i, md5(i::text) FROM generate_series(1, 1000) i');
+
+    // WHEN the backup Job runs
+    const backup = source.backupJob();
+    expect(backup.stderr).toBe('');
+    expect(backup.status).toBe(0);
+
+    // THEN it took the backup from the standby, verified, with the WAL it needs and a manifest
+    expect(backup.stdout).toContain(`backing up 127.0.0.1:${P1} (standby)`);
+    const [id] = backupsIn(physicalDir);
+    expect(fs.readdirSync(path.join(physicalDir, id)).sort()).toEqual(['backup.json', 'backup_manifest', 'base.tar.gz', 'pg_wal.tar.gz']);
+    const manifest = JSON.parse(fs.readFileSync(path.join(physicalDir, id, 'backup.json'), 'utf-8'));
+    expect(manifest).toMatchObject({ kind: 'physical', id, source: { standby: true }, startWal: expect.stringMatching(/^[0-9A-F]{24}$/) });
+    expect(manifest.systemIdentifier).toBe(sql(primary, 'SELECT system_identifier::text FROM pg_control_system()'));
+    // and the archive keeps what is needed from that backup on (pg_archivecleanup), in the directory of this database system
+    const archive = path.join(claimDir(), 'pg', 'wal', manifest.systemIdentifier);
+    const segments = () => fs.readdirSync(archive).filter((f) => /^[0-9A-F]{24}\.gz$/.test(f)).sort();
+    expect(segments().every((f) => f >= `${manifest.startWal}.gz`)).toBe(true);
+
+    // WHEN rows are written after it, a point in time is noted, and more rows are written and archived
+    sql(primary, 'INSERT INTO orders SELECT i, \'after the backup\' FROM generate_series(1001, 2000) i');
+    const pointInTime = sql(primary, 'SELECT to_char(clock_timestamp() AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')');
+    const atPointInTime = sql(primary, TABLE_SUM);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    sql(primary, 'INSERT INTO orders SELECT i, \'after the point in time\' FROM generate_series(2001, 3000) i');
+    const last = sql(primary, 'SELECT pg_walfile_name(pg_current_wal_lsn())');
+    sql(primary, 'SELECT pg_switch_wal()');
+    await waitFor('the last segment to be archived', () => sql(primary, 'SELECT last_archived_wal FROM pg_stat_archiver') >= last);
+    const atEnd = sql(primary, TABLE_SUM);
+
+    // AND the StatefulSet and its claims go
+    await stopAndDestroy(standby);
+    await stopAndDestroy(primary);
+
+    // THEN a new instance restored from the backup replays the archive to its end: every row
+    const latest = instance({ ...props, restoreFrom: { claimName: 'pg-backups', kind: BackupKind.PHYSICAL } });
+    const restored = latest.restore(0);
+    expect(restored.stderr).toBe('');
+    expect(restored.status).toBe(0);
+    expect(restored.stdout).toContain(`recovering to the end of the WAL archive ${archive}`);
+    // the restore's server archived the history file of the timeline it started (the next recovery picks another)
+    expect(fs.existsSync(path.join(archive, '00000002.history.gz'))).toBe(true);
+    let server = await startPod(latest, 0);
+    expect(sql(server, TABLE_SUM)).toBe(atEnd);
+    expect(sql(server, 'SELECT pg_is_in_recovery()')).toBe('f');
+    expect(server.login('postgres', SUPERUSER_PASSWORD).ok).toBe(true);
+    // a primary again, which standbys can clone
+    expect(latest.replicationInit(1).stdout).toContain('cloned: starting as a hot standby');
+    await stopAndDestroy(server);
+    fs.rmSync(path.join(sandbox.dir, 'pod-1'), { recursive: true, force: true });
+
+    // AND one restored to the point in time has the rows written before it, not those after
+    const pitr = instance({ ...props, restoreFrom: { claimName: 'pg-backups', kind: BackupKind.PHYSICAL, targetTime: pointInTime } });
+    const recovered = pitr.restore(0);
+    expect(recovered.stderr).toBe('');
+    expect(recovered.status).toBe(0);
+    expect(recovered.stdout).toContain(`recovering to ${new Date(pointInTime).toISOString().replace('T', ' ').replace('Z', '+00')} from the WAL archive`);
+    server = await startPod(pitr, 0);
+    expect(sql(server, TABLE_SUM)).toBe(atPointInTime);
+    expect(sql(server, 'SELECT count(*) FROM orders WHERE item = \'after the point in time\'')).toBe('0');
+    expect(fs.existsSync(path.join(archive, '00000003.history.gz'))).toBe(true);
+    await stopAndDestroy(server);
+
+    // AND a backup whose data changed after it was written (gzip intact, the manifest's checksum not) is refused
+    const tampered = `${id.slice(0, 9)}235959Z`;
+    const copy = path.join(physicalDir, tampered);
+    fs.cpSync(path.join(physicalDir, id), copy, { recursive: true });
+    if (IS_ROOT) {
+      spawnSync('chown', ['-R', 'postgres:postgres', copy]);
+    }
+    const unpacked = sandbox.mkdir('unpacked');
+    runOk(['tar', '-xzf', path.join(copy, 'base.tar.gz'), '-C', unpacked]);
+    fs.appendFileSync(path.join(unpacked, 'PG_VERSION'), ' ');
+    runOk(['tar', '-czf', path.join(copy, 'base.tar.gz'), '-C', unpacked, '.']);
+    const pgData = latest.mainEnv(0).PGDATA;
+    const refused = latest.restore(0);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('the backup does not match its manifest (pg_verifybackup, above): it is damaged or incomplete');
+    expect(termination()).toContain('does not match its manifest');
+    expect(fs.existsSync(pgData) && fs.readdirSync(pgData).length > 0).toBe(false);
+    expect(fs.existsSync(`${pgData}.restore`)).toBe(false);
+  }, 90_000);
+});

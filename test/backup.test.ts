@@ -1,4 +1,4 @@
-// Backups as they appear in the manifests. (What the scripts do to a real
+// Backups and restores as they appear in the manifests. (What the scripts do to a real
 // PostgreSQL is in backup.pg.test.ts.)
 import { Chart, Cron, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
@@ -28,11 +28,11 @@ function selects(selector: { [key: string]: string }, labels: { [key: string]: s
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
 }
 
-describe('without backup', () => {
+describe('without backup and restoreFrom', () => {
   test('nothing of either is rendered', () => {
     const { db, manifest } = manifestOf();
     expect(manifest.map((o) => o.kind).sort()).toEqual(['Service', 'StatefulSet']);
-    expect(JSON.stringify(manifest)).not.toMatch(/backup|archive/i);
+    expect(JSON.stringify(manifest)).not.toMatch(/backup|restore|archive/i);
     expect(db.backup).toBeUndefined();
   });
 });
@@ -213,6 +213,65 @@ describe('scheduled backups', () => {
   });
 });
 
+describe('restoreFrom', () => {
+  test('pod 0 restores in an init container that runs first, with the server\'s arguments, the claim read-only, the instance\'s initdb settings', () => {
+    const { manifest } = manifestOf({
+      replicas: 2, parameters: { shared_buffers: '256MB' },
+      restoreFrom: { claimName: 'orders-backups', kind: BackupKind.PHYSICAL, backup: '20250131T020000Z', sourceStatefulSetName: 'orders' },
+    });
+    const pod = podSpec(manifest);
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(['restore', 'replication-init']);
+    const [restore] = pod.initContainers;
+    const main = container(manifest);
+    expect(restore.image).toBe(main.image);
+    expect(restore.securityContext).toEqual(main.securityContext);
+    expect(restore.resources).toEqual(main.resources);
+    expect(restore.command).toEqual(['sh', '/etc/postgres-statefulset-restore/restore.sh']);
+    expect(restore.args).toEqual(main.args.slice(1));
+    const values = Object.fromEntries(restore.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    expect(values).toEqual({
+      PGDATA: '/var/lib/postgresql/18/docker', PGPORT: '5432', POSTGRES_USER: 'postgres', POSTGRES_DB: 'postgres', POSTGRES_INITDB_ARGS: '--data-checksums',
+      POSTGRES_REPLICATION_USER: 'replicator', RESTORE_DIR: '/restore/orders', RESTORE_KIND: 'physical', RESTORE_BACKUP: '20250131T020000Z',
+    });
+    expect(envVar(restore, 'POSTGRES_PASSWORD')).toEqual(envVar(main, 'POSTGRES_PASSWORD'));
+    expect(envVar(restore, 'POSTGRES_REPLICATION_PASSWORD')).toEqual(envVar(main, 'POSTGRES_REPLICATION_PASSWORD'));
+    expect(restore.volumeMounts).toEqual(expect.arrayContaining([
+      { name: 'data', mountPath: '/var/lib/postgresql' },
+      { name: 'restore-source', mountPath: '/restore', readOnly: true },
+      { name: 'restore-scripts', mountPath: '/etc/postgres-statefulset-restore', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'shm', mountPath: '/dev/shm' },
+    ]));
+    expect(pod.volumes).toContainEqual({ name: 'restore-source', persistentVolumeClaim: { claimName: 'orders-backups', readOnly: true } });
+    expect(Object.keys(oneOfKind(manifest, 'ConfigMap', 'pg-restore').data).sort()).toEqual(['restore-wal.sh', 'restore.sh']);
+    // the PostgreSQL container itself does not mount it
+    expect(main.volumeMounts.map((m: any) => m.name)).not.toContain('restore-source');
+  });
+
+  test('a point in time reaches the script in UTC, as PostgreSQL reads it at start, and in seconds since the epoch', () => {
+    const { manifest } = manifestOf({ restoreFrom: { claimName: 'pg-backups', kind: BackupKind.PHYSICAL, targetTime: '2025-01-31T15:05:00.5+01:00' } });
+    const [restore] = podSpec(manifest).initContainers;
+    expect(envVar(restore, 'RESTORE_TARGET_TIME').value).toBe('2025-01-31 14:05:00.500+00');
+    expect(envVar(restore, 'RESTORE_TARGET_EPOCH').value).toBe(String(Date.UTC(2025, 0, 31, 14, 5, 0) / 1000));
+  });
+
+  test('restoring from the claim the instance archives its WAL to: one volume, mounted read-only for the restore and read-write for the archive', () => {
+    const { manifest } = manifestOf({
+      backup: { kind: BackupKind.PHYSICAL, walArchive: true },
+      restoreFrom: { claimName: 'pg-backups', kind: BackupKind.PHYSICAL },
+    });
+    const pod = podSpec(manifest);
+    expect(pod.volumes.filter((v: any) => v.persistentVolumeClaim)).toEqual([{ name: 'backups', persistentVolumeClaim: { claimName: 'pg-backups' } }]);
+    const [restore] = pod.initContainers;
+    expect(restore.volumeMounts).toEqual(expect.arrayContaining([
+      { name: 'backups', mountPath: '/restore', readOnly: true },
+      { name: 'backups', mountPath: '/backups' },
+      { name: 'backup-scripts', mountPath: '/etc/postgres-statefulset-backup', readOnly: true },
+    ]));
+    expect(envVar(restore, 'BACKUP_WAL_DIR').value).toBe('/backups/pg/wal');
+  });
+});
+
 describe('every object matches the Kubernetes 1.27 schema', () => {
   test('with every backup and restore option set', () => {
     const schema = new StrictSchema('1.27.0');
@@ -228,8 +287,9 @@ describe('every object matches the Kubernetes 1.27 schema', () => {
         }),
         resources: { cpu: { request: kplus.Cpu.millis(200), limit: kplus.Cpu.units(1) }, memory: { request: Size.mebibytes(128), limit: Size.mebibytes(256) } },
       },
+      restoreFrom: { claimName: 'old-backups', kind: BackupKind.PHYSICAL, sourceStatefulSetName: 'orders', targetTime: '2025-01-31T14:05:00Z' },
     });
-    new PostgresStatefulSet(chart, 'Logical', { statefulSetName: 'logical', backup: { storage: BackupStorage.existingClaim('shared') } });
+    new PostgresStatefulSet(chart, 'Logical', { statefulSetName: 'logical', backup: { storage: BackupStorage.existingClaim('shared') }, restoreFrom: { claimName: 'shared' } });
     const manifest = synth(chart);
     expect(new Set(manifest.map((o) => o.kind))).toEqual(new Set([
       'ConfigMap', 'CronJob', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'Secret', 'Service', 'StatefulSet',
@@ -264,8 +324,17 @@ describe('mistakes are reported at synth, all at once, with the value and the fi
     ['a StatefulSet name that leaves no room for the CronJob\'s suffix', { statefulSetName: 'a'.repeat(50), backup: {} },
       `statefulSetName leaves no room for the '-backup' suffix of the backup CronJob, whose name may have at most 52 characters ('${'a'.repeat(50)}-backup' has 57), `
       + `got '${'a'.repeat(50)}'. Fix: shorten statefulSetName to 45 characters or fewer`],
-    ['a data volume mounted where the WAL archive\'s claim goes', { image: 'postgres:17.6', dataMountPath: '/backups', backup: { kind: BackupKind.PHYSICAL, walArchive: true } },
-      'dataMountPath overlaps /backups, where a backup claim is mounted, got \'/backups\''],
+    ['a data volume mounted where the claim goes', { image: 'postgres:17.6', dataMountPath: '/restore', restoreFrom: { claimName: 'b' } },
+      'dataMountPath overlaps /restore, where a backup claim is mounted, got \'/restore\''],
+    ['a restore claim that is not a name', { restoreFrom: { claimName: '' } }, 'restoreFrom.claimName must be a DNS-1123 subdomain'],
+    ['a backup id that is not one', { restoreFrom: { claimName: 'b', backup: 'latest' } },
+      'restoreFrom.backup must be the name of a backup\'s directory, its start time in UTC such as 20250131T020000Z, got \'latest\''],
+    ['a source that is not a StatefulSet name', { restoreFrom: { claimName: 'b', sourceStatefulSetName: 'Orders' } },
+      'restoreFrom.sourceStatefulSetName must be a DNS-1123 label'],
+    ['a target time without a time zone', { restoreFrom: { claimName: 'b', kind: BackupKind.PHYSICAL, targetTime: '2025-01-31 14:05:00' } },
+      'restoreFrom.targetTime must be a time in RFC 3339 with a time zone, got \'2025-01-31 14:05:00\''],
+    ['a target time for a logical backup', { restoreFrom: { claimName: 'b', targetTime: '2025-01-31T14:05:00Z' } },
+      'restoreFrom.targetTime needs a physical backup and its WAL archive (a logical backup is one point in time), got \'2025-01-31T14:05:00Z\''],
   ])('%s', (_what, props, message) => {
     expect(failure(props)).toContain(`[test/Db] PostgresStatefulSet: ${message}`);
   });
@@ -273,8 +342,9 @@ describe('mistakes are reported at synth, all at once, with the value and the fi
   test('every problem at once', () => {
     const message = failure({
       backup: { keepLast: 0, walArchive: true, storage: BackupStorage.newClaim({ claimName: 'Backups', storage: Size.gibibytes(0) }) },
+      restoreFrom: { claimName: 'b', backup: 'x' },
     });
-    for (const prop of ['backup.keepLast', 'backup.walArchive', 'backup.storage claimName', 'backup.storage storage']) {
+    for (const prop of ['backup.keepLast', 'backup.walArchive', 'backup.storage claimName', 'backup.storage storage', 'restoreFrom.backup']) {
       expect(message).toContain(`PostgresStatefulSet: ${prop} `);
     }
   });
