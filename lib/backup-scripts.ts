@@ -375,8 +375,9 @@ else
   id=
   for candidate in $(complete_backups "$root" | sort -r); do
     if [ -n "$target_epoch" ]; then
+      # whole seconds: a backup that finished in the target's second may have finished after it
       finished=$(json_field finishedEpoch "$root/$candidate/backup.json")
-      [ -n "$finished" ] && [ "$finished" -le "$target_epoch" ] || continue
+      [ -n "$finished" ] && [ "$finished" -lt "$target_epoch" ] || continue
     fi
     id=$candidate
     break

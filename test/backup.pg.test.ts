@@ -430,10 +430,14 @@ describe('physical backups with a WAL archive', () => {
     expect(segments().every((f) => f >= `${manifest.startWal}.gz`)).toBe(true);
 
     // WHEN rows are written after it, a point in time is noted, and more rows are written and archived
+    // (the restore picks the newest backup that finished before the target, in whole seconds)
+    await waitFor('the second the backup finished in to pass', () => Date.now() / 1000 >= manifest.finishedEpoch + 1, 5_000, 50);
     sql(primary, 'INSERT INTO orders SELECT i, \'after the backup\' FROM generate_series(1001, 2000) i');
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20)); // commit times and the target differ by more than their millisecond
+    await pause();
     const pointInTime = sql(primary, 'SELECT to_char(clock_timestamp() AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')');
     const atPointInTime = sql(primary, TABLE_SUM);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await pause();
     sql(primary, 'INSERT INTO orders SELECT i, \'after the point in time\' FROM generate_series(2001, 3000) i');
     const last = sql(primary, 'SELECT pg_walfile_name(pg_current_wal_lsn())');
     sql(primary, 'SELECT pg_switch_wal()');
