@@ -333,8 +333,9 @@ echo "backup-hba: admitted replication connections of $POSTGRES_USER ($method) f
  * time); a logical one is restored into a data directory initialised as the image does (initdb
  * with the same user, password and arguments, the same pg_hba.conf line), roles first, then each
  * database with `pg_restore --create`. The superuser's and the replication role's passwords are
- * then set from the Secret, POSTGRES_DB is created if the backup lacks it, and the server stops
- * cleanly. A missing or damaged backup, or any failed step, fails the container with the reason
+ * then set from the Secret, POSTGRES_DB is created if the backup lacks it, the settings that
+ * connected a standby to its primary are reset (a backup taken from a standby has them), and
+ * the server stops cleanly. A missing or damaged backup, or any failed step, fails the container with the reason
  * and removes the staging directory: PGDATA stays empty, so the pod never starts an empty
  * database in its place, and the next start tries again from the beginning (after a kill, it
  * removes what the killed attempt left). The image's initdb.d scripts (initScripts) do not run.
@@ -502,6 +503,9 @@ ALTER ROLE :"user" WITH PASSWORD :'password';
 SELECT format('ALTER ROLE %I WITH PASSWORD %L', :'replication_user', :'replication_password')
   WHERE :'replication_user' <> '' AND EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'replication_user')
 \\gexec
+-- a backup taken from a standby carries its connection to the old primary, and the old replication password
+ALTER SYSTEM RESET primary_conninfo;
+ALTER SYSTEM RESET primary_slot_name;
 SQL
 as_postgres pg_ctl -D "$staging" -m fast -w -t 3600 stop >/dev/null || fail "the temporary server did not stop cleanly (above)"
 wait "$server" || true

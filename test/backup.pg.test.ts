@@ -459,6 +459,9 @@ describe('physical backups with a WAL archive', () => {
     let server = await startPod(latest, 0);
     expect(sql(server, TABLE_SUM)).toBe(atEnd);
     expect(sql(server, 'SELECT pg_is_in_recovery()')).toBe('f');
+    // taken from a standby, whose configuration names its primary, it no longer does
+    expect(runOk(['tar', '-xzOf', path.join(physicalDir, id, 'base.tar.gz'), 'postgresql.auto.conf'])).toContain('primary_conninfo');
+    expect(fs.readFileSync(path.join(server.env.PGDATA, 'postgresql.auto.conf'), 'utf-8')).not.toContain('primary_conninfo');
     expect(server.login('postgres', SUPERUSER_PASSWORD).ok).toBe(true);
     // a primary again, which standbys can clone
     expect(latest.replicationInit(1).stdout).toContain('cloned: starting as a hot standby');
