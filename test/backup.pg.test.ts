@@ -226,8 +226,8 @@ describe('logical backups', () => {
     // a full disk: the claim is a 256 KiB tmpfs (or, unprivileged, a 256 KiB file size limit), the dump about a megabyte
     const full = sandbox.mkdir('full');
     let result;
-    if (IS_ROOT) {
-      const unmount = mountTmpfs(full, '256k');
+    const unmount = IS_ROOT ? mountTmpfs(full, '256k') : undefined;
+    if (unmount) {
       try {
         result = source.backupJob({ BACKUP_DIR: path.join(full, 'pg') });
         expect(result.stderr).toContain('No space left on device');
@@ -236,6 +236,7 @@ describe('logical backups', () => {
       }
     } else {
       result = source.backupJob({ BACKUP_DIR: path.join(full, 'pg') }, ['sh', '-c', 'ulimit -f 512 && exec "$@"', 'ulimit']);
+      expect(result.stderr).toContain('File size limit exceeded');
     }
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/backup: pg_dump of database 'app' failed|backup: the dump of database 'app' does not read back/);
@@ -280,21 +281,17 @@ describe('logical backups', () => {
     expect(result.stdout).toContain(`deleting ${fiveDays} (retention: the newest 2, and those younger than 3 days)`);
     expect(result.stdout).toContain(`deleting ${tenDays}`);
     expect(result.stdout).toContain('left by an interrupted run');
-
-    // AND with keepLast 1 and no age rule, only the newest stays
-    const again = source.backupJob({ BACKUP_KEEP_LAST: '1', BACKUP_KEEP_DAYS: '' });
-    expect(again.status).toBe(0);
-    expect(fs.readdirSync(logicalDir()).sort()).toEqual([incomplete, backupsIn(logicalDir()).pop()!].sort());
     fs.rmSync(path.join(logicalDir(), incomplete), { recursive: true });
   }, 60_000);
 
   test('rows, backup, data destroyed, restore into a new data directory: rows, roles and databases identical', async () => {
-    // WHEN the backup Job runs
-    const backup = source.backupJob();
+    // WHEN the backup Job runs (keeping the newest only, without an age rule)
+    const backup = source.backupJob({ BACKUP_KEEP_LAST: '1', BACKUP_KEEP_DAYS: '' });
     expect(backup.stderr).toBe('');
     expect(backup.status).toBe(0);
-    const [id] = backupsIn(logicalDir()).slice(-1);
+    const [id] = backupsIn(logicalDir());
     expect(backup.stdout).toContain(`backup: complete: ${path.join(logicalDir(), id)}`);
+    expect(fs.readdirSync(logicalDir())).toEqual([id]); // the older backups went
 
     // THEN the backup is a verified archive per database, the roles, and a manifest
     const manifest = JSON.parse(fs.readFileSync(path.join(logicalDir(), id, 'backup.json'), 'utf-8'));
@@ -357,7 +354,7 @@ describe('logical backups', () => {
     // a backup that is not there
     pgData = fresh();
     refused(instance({ restoreFrom: { claimName: 'pg-backups', backup: '20000101T000000Z' } }).restore(0, { PGDATA: pgData }), pgData,
-      `20000101T000000Z is not a complete backup; complete backups: ${backupsIn(logicalDir()).join(' ')}\n`);
+      `20000101T000000Z is not a complete backup; complete backups: ${good}\n`);
 
     // the newest backup damaged: a copy of the good one with the app database's dump cut in half
     // (its table of contents is intact: pg_restore --list passes, the restore itself fails)
@@ -380,11 +377,11 @@ describe('logical backups', () => {
   }, 60_000);
 });
 
-/** Mounts a small tmpfs on a directory (root only); returns the unmount. */
-function mountTmpfs(dir: string, size: string): () => void {
+/** Mounts a small tmpfs on a directory (root, with the right to mount); returns the unmount, or undefined when it cannot mount. */
+function mountTmpfs(dir: string, size: string): (() => void) | undefined {
   const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0777`, 'tmpfs', dir], { encoding: 'utf-8' });
   if (mount.status !== 0) {
-    throw new Error(`cannot mount a tmpfs on ${dir}: ${mount.stderr}`);
+    return undefined;
   }
   return () => {
     spawnSync('umount', [dir]);
@@ -396,6 +393,7 @@ describe('physical backups with a WAL archive', () => {
   test('from a streaming standby; rows identical after a restore to the end of the archive; a restore to a point in time; a damaged backup refused', async () => {
     const physicalDir = path.join(claimDir(), 'pg', 'physical');
     const props: PostgresStatefulSetProps = {
+      databaseName: 'app', // as above: the harness initialises a new volume once per set of initdb inputs
       replicas: 2,
       replicationCredentials: PostgresCredentials.fromPassword(REPLICATION_PASSWORD),
       backup: {
