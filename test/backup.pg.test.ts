@@ -144,11 +144,15 @@ async function startPod(db: Instance, ordinal = 0): Promise<Server> {
   return server;
 }
 
-/** Pod 0 of a new instance: initialised as the image does (initdb, then the initdb.d files), then started. */
-async function startNewPrimary(db: Instance): Promise<Server> {
+/**
+ * Pod 0 of a new instance: initialised as the image does (initdb, then the initdb.d files), then
+ * started. `skip` leaves out the initdb.d files whose name contains it, as when the volume was
+ * initialised before the feature that adds them was enabled.
+ */
+async function startNewPrimary(db: Instance, skip?: string): Promise<Server> {
   const env = db.mainEnv(0);
   initdb(env);
-  const files = db.initdbFiles();
+  const files = db.initdbFiles().filter((file: { name: string }) => skip === undefined || !file.name.includes(skip));
   if (files.length > 0) {
     runInitScripts(env, sandbox.mkdir('run-init'), files);
   }
@@ -401,9 +405,15 @@ describe('physical backups with a WAL archive', () => {
         storage: BackupStorage.newClaim({ accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY] }),
       },
     };
-    // GIVEN a primary and a standby that streams from it, the primary archiving its WAL
+    // GIVEN a primary and a standby that streams from it, the primary archiving its WAL; its volume
+    // was initialised before physical backups were enabled: the start step admits the superuser's
+    // replication connections (on a new volume the same script runs from /docker-entrypoint-initdb.d)
     const source = instance(props);
-    const primary = await startNewPrimary(source);
+    const primary = await startNewPrimary(source, 'backup');
+    const hba = fs.readFileSync(path.join(primary.env.PGDATA, 'pg_hba.conf'), 'utf-8');
+    expect(hba).toMatch(/^host replication "postgres" all scram-sha-256 # physical backups: pg_basebackup as the superuser$/m);
+    expect(runOk(['sh', source.startSteps()[0]], primary.env)).toBe(''); // once only
+    expect(fs.readFileSync(path.join(primary.env.PGDATA, 'pg_hba.conf'), 'utf-8')).toBe(hba);
     const clone = source.replicationInit(1);
     expect(clone.stdout).toContain('cloned: starting as a hot standby');
     const standby = await startPod(source, 1);
