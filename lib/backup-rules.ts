@@ -133,8 +133,8 @@ function restore({ spec, props, problems }: Context): void {
   }
   const target = resolved.targetTime;
   if (target !== undefined) {
-    if (target.iso === undefined) {
-      problems.add('restoreFrom.targetTime', target.given, 'must be a time in RFC 3339 with a time zone',
+    if (target.postgres === undefined) {
+      problems.add('restoreFrom.targetTime', target.given, 'must be a valid time in RFC 3339, with a time zone',
         'write it as \'2025-01-31T14:05:00Z\' or \'2025-01-31T15:05:00+01:00\'');
     }
     if (resolved.kind !== BackupKind.PHYSICAL) {

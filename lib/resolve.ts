@@ -286,7 +286,7 @@ export interface RestoreSpec {
   /** The source's directory on the claim, as the restore container mounts it. */
   readonly directory: string;
   /** The target time as given, and as PostgreSQL and the script read it; undefined: no target. */
-  readonly targetTime?: { readonly given: string; readonly iso?: string; readonly epoch?: number };
+  readonly targetTime?: { readonly given: string; readonly postgres?: string; readonly epoch?: number };
   /** The ConfigMap of the restore scripts. */
   readonly configMapName: string;
 }
@@ -362,14 +362,23 @@ function twice(size: Size): Size {
 }
 
 /** RFC 3339 with a time zone; fractions of a second allowed. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
  * A recovery target time in UTC with a numeric offset, as PostgreSQL reads it at start (before it
  * loads the time zone abbreviations, so not 'Z'), and in seconds since the epoch; nothing when it
- * is not RFC 3339.
+ * is not a real time in RFC 3339.
  */
-export function parseTargetTime(value: string): { iso?: string; epoch?: number } {
-  const ms = RFC3339.test(value) ? Date.parse(value.replace(' ', 'T')) : NaN;
-  return Number.isNaN(ms) ? {} : { iso: new Date(ms).toISOString().replace('T', ' ').replace('Z', '+00'), epoch: Math.floor(ms / 1000) };
+function parseTargetTime(value: string): { postgres?: string; epoch?: number } {
+  const match = RFC3339.exec(value);
+  if (!match) {
+    return {};
+  }
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const calendar = new Date(Date.UTC(year, month - 1, day)); // Date.parse rolls 2025-02-30 over to March
+  const ms = Date.parse(value.replace(' ', 'T'));
+  if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+    return {};
+  }
+  return { postgres: new Date(ms).toISOString().replace('T', ' ').replace('Z', '+00'), epoch: Math.floor(ms / 1000) };
 }

@@ -62,8 +62,8 @@ export class Restore extends Construct {
       { name: 'RESTORE_DIR', value: restore.directory },
       { name: 'RESTORE_KIND', value: restore.kind },
       ...(restore.backup !== undefined ? [{ name: 'RESTORE_BACKUP', value: restore.backup }] : []),
-      ...(target?.iso !== undefined ? [
-        { name: 'RESTORE_TARGET_TIME', value: target.iso },
+      ...(target?.postgres !== undefined ? [
+        { name: 'RESTORE_TARGET_TIME', value: target.postgres },
         { name: 'RESTORE_TARGET_EPOCH', value: String(target.epoch) },
       ] : []),
     ];

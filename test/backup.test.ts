@@ -332,7 +332,9 @@ describe('mistakes are reported at synth, all at once, with the value and the fi
     ['a source that is not a StatefulSet name', { restoreFrom: { claimName: 'b', sourceStatefulSetName: 'Orders' } },
       'restoreFrom.sourceStatefulSetName must be a DNS-1123 label'],
     ['a target time without a time zone', { restoreFrom: { claimName: 'b', kind: BackupKind.PHYSICAL, targetTime: '2025-01-31 14:05:00' } },
-      'restoreFrom.targetTime must be a time in RFC 3339 with a time zone, got \'2025-01-31 14:05:00\''],
+      'restoreFrom.targetTime must be a valid time in RFC 3339, with a time zone, got \'2025-01-31 14:05:00\''],
+    ['a target time on a day that does not exist', { restoreFrom: { claimName: 'b', kind: BackupKind.PHYSICAL, targetTime: '2025-02-30T14:05:00Z' } },
+      'restoreFrom.targetTime must be a valid time in RFC 3339, with a time zone, got \'2025-02-30T14:05:00Z\''],
     ['a target time for a logical backup', { restoreFrom: { claimName: 'b', targetTime: '2025-01-31T14:05:00Z' } },
       'restoreFrom.targetTime needs a physical backup and its WAL archive (a logical backup is one point in time), got \'2025-01-31T14:05:00Z\''],
   ])('%s', (_what, props, message) => {
