@@ -10,15 +10,11 @@ import { BackupKind } from './backup';
 import * as scripts from './backup-scripts';
 import { claimNames } from './name-claims';
 import { Problems } from './problems';
+import { BACKUP_VOLUME, SCRIPTS_VOLUME, walArchiveEnv } from './render/backup-volumes';
 import { containerSecurity, PodContribution } from './render/pod-template';
 import { BackupSpec, InstanceSpec } from './resolve';
 import { renderResources } from './resources';
 import { podSecurityContext } from './security';
-
-/** The volume of the backup scripts. */
-export const SCRIPTS_VOLUME = 'backup-scripts';
-/** The volume of the backup claim, in the backup Job's pod and, with a WAL archive, in the database pods. */
-export const BACKUP_VOLUME = 'backups';
 
 /**
  * The scheduled backups of a `PostgresStatefulSet` (its `backup` prop): a CronJob, the ConfigMap
@@ -235,15 +231,3 @@ function podSecurity(spec: InstanceSpec): k8s.PodSecurityContext | undefined {
   return Object.values(ids).some((v) => v !== undefined) ? ids : undefined;
 }
 
-/** Where a container that runs the server finds the WAL archive. */
-export function walArchiveEnv(backup: BackupSpec): k8s.EnvVar[] {
-  return [{ name: 'BACKUP_WAL_DIR', value: `${backup.directory}/wal` }];
-}
-
-/** The mounts a container that runs the server needs for the WAL archive: the claim and the archive script. */
-export function walArchiveMounts(): k8s.VolumeMount[] {
-  return [
-    { name: BACKUP_VOLUME, mountPath: scripts.BACKUP_MOUNT },
-    { name: SCRIPTS_VOLUME, mountPath: scripts.BACKUP_SCRIPTS_DIR, readOnly: true },
-  ];
-}

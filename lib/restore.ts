@@ -4,9 +4,9 @@
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import * as scripts from './backup-scripts';
-import { BACKUP_VOLUME, walArchiveEnv, walArchiveMounts } from './backups';
 import { claimNames } from './name-claims';
 import { Problems } from './problems';
+import { BACKUP_VOLUME, walArchiveEnv, walArchiveMounts } from './render/backup-volumes';
 import { dataEnv, dataMount, initContainer, passwordEnv, passwordMounts, PodContribution, tmpMounts } from './render/pod-template';
 import { InstanceSpec, RestoreSpec } from './resolve';
 import { kibibytes } from './resources';
