@@ -217,7 +217,8 @@ for backup in $(complete_backups "$root" | sort -r); do
     [ $((now - finished_epoch)) -ge $((keep_days * 86400)) ] || continue
   fi
   say "deleting $backup (retention: the newest $keep_last\${keep_days:+, and those younger than $keep_days days})"
-  mv "$root/$backup" "$root/.deleting-$backup" && rm -rf "$root/.deleting-$backup"
+  { mv "$root/$backup" "$root/.deleting-$backup" && rm -rf "$root/.deleting-$backup"; } \
+    || fail "backup $id is complete, but deleting $backup failed (above): the claim fills up until retention works"
 done
 
 # The WAL archive of each database system, from the oldest kept physical backup of it on.
@@ -233,10 +234,12 @@ if [ "$BACKUP_KIND" = physical ] && [ "\${BACKUP_WAL_ARCHIVE:-}" = 1 ] && [ -d "
       fi
     done
     if [ -n "$oldest" ]; then
-      pg_archivecleanup -x .gz "$system_dir" "$oldest" || fail "pg_archivecleanup failed (above)"
+      pg_archivecleanup -x .gz "$system_dir" "$oldest" \
+        || fail "backup $id is complete, but pg_archivecleanup failed (above): the claim fills up until retention works"
     else
       say "deleting the WAL archive of database system $system: no physical backup of it is kept"
-      mv "$system_dir" "$BACKUP_DIR/wal/.deleting-$system" && rm -rf "$BACKUP_DIR/wal/.deleting-$system"
+      { mv "$system_dir" "$BACKUP_DIR/wal/.deleting-$system" && rm -rf "$BACKUP_DIR/wal/.deleting-$system"; } \
+        || fail "backup $id is complete, but deleting $system_dir failed (above): the claim fills up until retention works"
     fi
   done
 fi
@@ -245,10 +248,11 @@ fi
 
 /**
  * The archive_command of a WAL archive, run by the primary in its data directory with the
- * segment's path (relative to it) and file name. It writes into `$BACKUP_WAL_DIR/<system identifier>/` (a restored
- * database system archives apart from the one it came from, unless it continues its timelines),
- * gzip-compressed, under a temporary name that it renames; a segment archived already with the
- * same content is success, with other content a failure (never overwritten).
+ * segment's path (relative to it) and file name. It writes into
+ * `$BACKUP_WAL_DIR/<system identifier>/` (a database system restored from a logical backup
+ * archives apart from the one it came from; one recovered from a physical backup continues its
+ * timelines), gzip-compressed, under a temporary name that it renames; a segment archived already
+ * with the same content is success, with other content a failure (never overwritten).
  */
 export function archiveScript(): string {
   return `#!/bin/sh
