@@ -30,9 +30,10 @@ pgdata="\${PGDATA%/}"
 image=$(image_major)
 [ -n "$image" ] || fail "cannot tell the image's PostgreSQL major version (no PG_MAJOR, no postgres -V)"
 
-# every data directory on the volume (a directory with global/pg_control), but PGDATA and a clone in progress
+# every data directory on the volume (a directory with global/pg_control), but PGDATA and one being built
+# beside it (a standby's clone, an upgrade, a restore: each is moved into place only when complete)
 others=$(find "$mount" -maxdepth 4 -path '*/global/pg_control' 2>/dev/null | sed 's#/global/pg_control$##' \\
-  | while IFS= read -r dir; do [ "$dir" = "$pgdata" ] || [ "$dir" = "$pgdata.clone" ] || echo "$dir"; done)
+  | while IFS= read -r dir; do case "$dir" in "$pgdata"|"$pgdata.clone"|"$pgdata.upgrading"|"$pgdata.restore") ;; *) echo "$dir" ;; esac; done)
 describe() {
   printf '%s' "$1 (PostgreSQL $(data_major "$1" 2>/dev/null || echo '?')$( [ -e "$1/standby.signal" ] && echo ', a standby' ))"
 }

@@ -1,3 +1,5 @@
+export * from './backup';
+export * from './backups';
 export * from './claim-retention';
 export * from './credentials';
 export * from './database';

@@ -1,6 +1,7 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { PostgresBackup } from './backups';
 import { connectWorkload } from './connection';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { podDnsName } from './dns';
@@ -20,6 +21,7 @@ import { Replication, replicationContribution } from './replication';
 import { upgradeContribution } from './upgrade';
 import { InstanceSpec, resolve } from './resolve';
 import { tlsContribution } from './tls';
+import { Restore } from './restore';
 import { validate } from './validate';
 
 /**
@@ -210,6 +212,13 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
   /** Whether connections from other pods without TLS are refused. */
   public readonly tlsRequired: boolean;
 
+  /**
+   * The scheduled backups: the CronJob, its claim and its scripts.
+   *
+   * @default - none (see the `backup` prop)
+   */
+  public readonly backup?: PostgresBackup;
+
   /** The resolved spec every attribute and object comes from. */
   private readonly spec: InstanceSpec;
 
@@ -226,14 +235,18 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     claimNames(this, problems, spec.effectiveNamespace, namedObjects(spec));
 
     // render, in manifest order: what the StatefulSet needs comes before it
+    this.secret = renderSecret(this, spec);
+    const restore = spec.restore ? new Restore(this, 'Restore', spec, spec.restore) : undefined;
+    this.backup = spec.backup ? PostgresBackup._render(this, spec, spec.backup) : undefined;
     const replication = replicationContribution(spec);
     const contributions: PodContribution[] = [
+      ...(restore ? [restore.podContribution()] : []),
       upgradeContribution(spec),
       dataGuardContribution(spec),
       ...(spec.tls ? [tlsContribution(this, spec, spec.tls, [replication])] : []), // its readiness wraps replication's
       replication,
+      ...(this.backup ? [this.backup._podContribution()] : []),
     ];
-    this.secret = renderSecret(this, spec);
     renderScripts(this, spec, contributions);
     this.service = renderHeadlessService(this, spec);
     if (spec.replication.services) {
@@ -244,6 +257,9 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     this.networkPolicy = renderNetworkPolicy(this, spec);
     for (const peer of spec.allowedClients ?? []) {
       this.allowFrom(peer);
+    }
+    if (this.backup && this.networkPolicy) {
+      this.allowFrom(this.backup._jobPods()); // the backup Jobs connect to the pods
     }
 
     // attributes

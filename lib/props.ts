@@ -2,6 +2,7 @@
 // resolve.ts, checked in validate.ts, and rendered by render/.
 import { ApiObjectMetadata, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { PostgresBackupOptions, PostgresRestoreOptions } from './backup';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
 import { PostgresMajorUpgrade } from './major-upgrade';
@@ -438,4 +439,27 @@ export interface PostgresStatefulSetProps {
    * @default 'ca.crt'
    */
   readonly tlsCaKey?: string;
+
+  // Backups and restores
+
+  /**
+   * Scheduled backups: a CronJob that runs the instance's image with the superuser's
+   * credentials, takes a logical or physical backup (from a streaming standby when there is one),
+   * verifies it, writes it with a small manifest to a claim, and deletes old ones. A failed
+   * backup fails the Job and leaves no complete-looking backup.
+   *
+   * @default - no backups
+   */
+  readonly backup?: PostgresBackupOptions;
+
+  /**
+   * Initialise the instance from a backup instead of an empty database: when pod 0 starts with
+   * an empty data directory, an init container restores the backup next to it and moves it into
+   * place once complete (a failed restore leaves it empty and fails the pod, with the reason).
+   * Standbys clone pod 0 as usual. A data directory that holds a database is never touched, so
+   * the prop may stay after the restore (the claim stays mounted while it does).
+   *
+   * @default - an empty data directory is initialised by the image (initdb)
+   */
+  readonly restoreFrom?: PostgresRestoreOptions;
 }

@@ -4,9 +4,11 @@
 //
 // Resolving never fails: a value that is wrong is kept as given (validate.ts reports it), and
 // what depends on it falls back to what the image would do.
-import { ApiObjectMetadata, Chart, Duration, Names, Size } from 'cdk8s';
+import { ApiObjectMetadata, Chart, Cron, Duration, Names, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
+import { BackupKind } from './backup';
+import { BACKUP_MOUNT, RESTORE_MOUNT } from './backup-scripts';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
 import { defaultLayout } from './data-layout';
@@ -116,6 +118,10 @@ export interface InstanceSpec {
   readonly replication: ReplicationSpec;
   /** TLS; undefined without `tlsSecret`. */
   readonly tls?: TlsSpec;
+  /** Scheduled backups; undefined without the `backup` prop. */
+  readonly backup?: BackupSpec;
+  /** Initialisation from a backup; undefined without the `restoreFrom` prop. */
+  readonly restore?: RestoreSpec;
 }
 
 /** Streaming replication: pod 0 is the primary, the other pods clone it and stream. */
@@ -171,7 +177,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
   const postgresUid = postgresUserId(reference);
   const multiple = replicas > 1;
 
-  return {
+  const instance: InstanceSpec = {
     names: { statefulSet, service, secret: superuser.secretName, scripts: `${statefulSet}-scripts` },
     metadata: props.metadata,
     namespace: props.metadata?.namespace,
@@ -237,6 +243,7 @@ export function resolve(scope: IConstruct, props: PostgresStatefulSetProps): Ins
     replication,
     tls: resolveTls(props),
   };
+  return { ...instance, ...resolveBackups(scope, props, instance) };
 }
 
 function resolveReplication(scope: IConstruct, props: PostgresStatefulSetProps, instance: {
@@ -285,4 +292,146 @@ function resolveTls(props: PostgresStatefulSetProps): TlsSpec | undefined {
     caKey: props.tlsCaKey ?? DEFAULT_TLS_CA_KEY,
     required: props.tlsRequired ?? true,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backups and restores (backup.ts: the props; backups.ts, restore.ts: what is rendered)
+
+/** Scheduled backups: a CronJob writing to a claim, and, with a WAL archive, what the pods add. */
+export interface BackupSpec {
+  readonly kind: BackupKind;
+  /** The cron expression. */
+  readonly schedule: string;
+  readonly timeZone?: string;
+  readonly claim: {
+    readonly name: string;
+    /** The claim the construct renders; undefined for an existing claim. */
+    readonly create?: { readonly size: Size; readonly className?: string; readonly accessModes: string[] };
+  };
+  readonly keepLast: number;
+  readonly keepDays?: number;
+  readonly preferStandby: boolean;
+  readonly walArchive: boolean;
+  readonly resources: kplus.ContainerResources;
+  readonly deadline: Duration;
+  readonly backoffLimit: number;
+  readonly cronJobName: string;
+  /** The ConfigMap of the backup scripts. */
+  readonly configMapName: string;
+  /** The instance's directory on the claim, as the Job and the pods mount it. */
+  readonly directory: string;
+  /** `host:port` of pod 0 behind the headless Service. */
+  readonly primary: string;
+  /** `host:port` of the standbys to try first, in ordinal order (none with one replica or preferStandby false). */
+  readonly standbys: string[];
+  /** Labels of the backup objects and the Job's pods: never the instance's selector labels. */
+  readonly labels: Labels;
+}
+
+/** Initialisation of pod 0's empty data directory from a backup. */
+export interface RestoreSpec {
+  readonly claimName: string;
+  readonly kind: BackupKind;
+  /** A backup id; undefined: the newest (that fits the target time). */
+  readonly backup?: string;
+  /** The StatefulSet whose backups are restored. */
+  readonly source: string;
+  /** The source's directory on the claim, as the restore container mounts it. */
+  readonly directory: string;
+  /** The target time as given, and as PostgreSQL and the script read it; undefined: no target. */
+  readonly targetTime?: { readonly given: string; readonly postgres?: string; readonly epoch?: number };
+  /** The ConfigMap of the restore scripts. */
+  readonly configMapName: string;
+}
+
+function resolveBackups(scope: IConstruct, props: PostgresStatefulSetProps, instance: InstanceSpec): { backup?: BackupSpec; restore?: RestoreSpec } {
+  const { statefulSet, service } = instance.names;
+  const host = (ordinal: number) => `${statefulSet}-${ordinal}.${service}:${instance.port}`;
+  const options = props.backup;
+  let backup: BackupSpec | undefined;
+  if (options) {
+    const storage = options.storage;
+    const replicas = Number.isInteger(instance.replicas) ? Math.max(1, instance.replicas) : 1;
+    const preferStandby = options.preferStandby ?? true;
+    // the caller's labels, without the selector's keys: a backup pod must never be selected as a database pod
+    const own = Object.fromEntries(Object.entries(props.labels ?? {}).filter(([key]) => !(key in instance.selectorLabels)));
+    backup = {
+      kind: options.kind ?? BackupKind.LOGICAL,
+      schedule: (options.schedule ?? Cron.daily()).expressionString,
+      timeZone: options.timeZone,
+      claim: {
+        name: storage?.claimName ?? `${statefulSet}-backups`,
+        create: storage === undefined || storage.createsClaim ? {
+          size: storage?.storage ?? twice(instance.storage.size),
+          className: storage?.storageClassName,
+          accessModes: storage?.accessModes ?? [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+        } : undefined,
+      },
+      keepLast: options.keepLast ?? 7,
+      keepDays: options.keepDays,
+      preferStandby,
+      walArchive: options.walArchive ?? false,
+      resources: options.resources ?? BACKUP_RESOURCES,
+      deadline: options.deadline ?? Duration.hours(6),
+      backoffLimit: options.backoffLimit ?? 2,
+      cronJobName: `${statefulSet}-backup`,
+      configMapName: `${statefulSet}-backup`,
+      directory: `${BACKUP_MOUNT}/${statefulSet}`,
+      primary: host(0),
+      standbys: preferStandby ? Array.from({ length: replicas - 1 }, (_, i) => host(i + 1)) : [],
+      labels: {
+        ...own,
+        'app.kubernetes.io/name': 'postgresql-backup',
+        'app.kubernetes.io/instance': Names.toLabelValue(scope, { extra: ['backup'] }),
+      },
+    };
+  }
+  const from = props.restoreFrom;
+  const restore: RestoreSpec | undefined = from ? {
+    claimName: from.claimName,
+    kind: from.kind ?? BackupKind.LOGICAL,
+    backup: from.backup,
+    source: from.sourceStatefulSetName ?? statefulSet,
+    directory: `${RESTORE_MOUNT}/${from.sourceStatefulSetName ?? statefulSet}`,
+    targetTime: from.targetTime !== undefined ? { given: from.targetTime, ...parseTargetTime(from.targetTime) } : undefined,
+    configMapName: `${statefulSet}-restore`,
+  } : undefined;
+  return { backup, restore };
+}
+
+/** The backup Job's container: a client that mostly waits on the server and the disk. */
+const BACKUP_RESOURCES: kplus.ContainerResources = {
+  cpu: { request: kplus.Cpu.millis(100) },
+  memory: { request: Size.mebibytes(256), limit: Size.gibibytes(1) },
+};
+
+/** Twice a size, in the largest whole binary unit. */
+function twice(size: Size): Size {
+  const kib = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 2;
+  if (kib % (1024 * 1024) === 0) {
+    return Size.gibibytes(kib / (1024 * 1024));
+  }
+  return kib % 1024 === 0 ? Size.mebibytes(kib / 1024) : Size.kibibytes(kib);
+}
+
+/** RFC 3339 with a time zone; fractions of a second allowed. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A recovery target time in UTC with a numeric offset, as PostgreSQL reads it at start (before it
+ * loads the time zone abbreviations, so not 'Z'), and in seconds since the epoch; nothing when it
+ * is not a real time in RFC 3339.
+ */
+function parseTargetTime(value: string): { postgres?: string; epoch?: number } {
+  const match = RFC3339.exec(value);
+  if (!match) {
+    return {};
+  }
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const calendar = new Date(Date.UTC(year, month - 1, day)); // Date.parse rolls 2025-02-30 over to March
+  const ms = Date.parse(value.replace(' ', 'T'));
+  if (Number.isNaN(ms) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+    return {};
+  }
+  return { postgres: new Date(ms).toISOString().replace('T', ' ').replace('Z', '+00'), epoch: Math.floor(ms / 1000) };
 }

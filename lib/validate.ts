@@ -4,6 +4,7 @@
 // the caller's own value (never a default they did not write).
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { backupRules } from './backup-rules';
 import { PostgresCredentials } from './credentials';
 import { checkLayout } from './data-layout';
 import * as formats from './formats';
@@ -50,6 +51,7 @@ const RULES: Rule[] = [
   replication,
   ({ spec, props, problems }) => checkUpgrade(problems, spec, props),
   tls,
+  backupRules,
 ];
 
 /** Runs every rule. */
