@@ -103,21 +103,9 @@ function tlsCaVolumes(spec: InstanceSpec): k8s.Volume[] {
   }] : [];
 }
 
-/** The mount of the CA certificate, for every container of the pod that connects to another pod (standbys to the primary). */
-export function tlsCaMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+/** The mount of the CA certificate, for the PostgreSQL container (a standby's start step verifies the primary with it). */
+function tlsCaMounts(spec: InstanceSpec): k8s.VolumeMount[] {
   return spec.tls ? [{ name: CA_VOLUME, mountPath: TLS_CA_DIR, readOnly: true }] : [];
-}
-
-/**
- * libpq's TLS settings for a container of the pod that connects to another pod by its DNS name
- * (a standby's clone): the server's certificate must be issued by the CA and name that host.
- * pg_basebackup writes them into the standby's primary_conninfo, so that streaming is verified too.
- */
-export function tlsClientEnv(spec: InstanceSpec): k8s.EnvVar[] {
-  return spec.tls ? [
-    { name: 'PGSSLMODE', value: 'verify-full' },
-    { name: 'PGSSLROOTCERT', value: TLS_CA_FILE },
-  ] : [];
 }
 
 /** How a client verifies the server: the CA certificate, from a Secret it mounts. */
