@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# PostgreSQL 18 lives in a chroot (scripts/pg18-chroot.sh, which .ci/run builds): mount what its
+# binaries need (cheap, idempotent). Without the chroot this prints a note, and the tests that
+# need PostgreSQL 18 fail, naming the command that builds it.
+if [ "$(id -u)" = 0 ]; then
+  scripts/pg18-chroot.sh mount --if-built
+fi
+
 npm run --silent typecheck &
 typecheck=$!
 npm run --silent build

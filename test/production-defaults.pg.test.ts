@@ -1,11 +1,11 @@
 // The production defaults, proven against a real PostgreSQL: every command and value below is
-// read from the synthesized StatefulSet, not copied from the library.
-import { spawn, spawnSync } from 'child_process';
+// read from the synthesized StatefulSet, not copied from the library. The tests that start a
+// server run against PostgreSQL 15 and 18 (the image is the installation's version).
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { containerEnv, freePorts, initdb, IS_ROOT, killGroup, PG_BIN, run, runOk, Sandbox, Server, start, waitFor } from './pg/harness';
+import { containerEnv, freePorts, INSTALLS, Installation, IS_ROOT, killGroup, Sandbox, Server, waitFor } from './pg/harness';
 import { container, oneOfKind, synth } from './util';
 
 const PASSWORD = 'tes6Aev8';
@@ -45,32 +45,38 @@ afterEach(async () => {
  * volume is "mounted" in the sandbox (dataMountPath), so PGDATA and the preStop command of the
  * manifest name real directories and run unchanged.
  */
-async function startFromManifest(props: PostgresStatefulSetProps = {}) {
-  const s = synthesize({ dataMountPath: sandbox.mkdir('volume'), ...props });
+async function startFromManifest(pg: Installation, props: PostgresStatefulSetProps = {}) {
+  const s = synthesize({ image: pg.image, dataMountPath: sandbox.mkdir('volume'), ...props });
   const env = containerEnv(s.container, s.secrets);
-  initdb(env);
-  const server = await Server.start(env, sandbox.mkdir('run'), s.container.args);
+  const server = await pg.startPod({ env, socketDir: sandbox.mkdir('run'), args: s.container.args });
   servers.push(server);
   return { ...s, env, server };
 }
 
-describe('probes', () => {
+/** An idle psql session over TCP, as a pooled connection would be: stop it with killGroup. */
+function idleClient(pg: Installation) {
+  return pg.start(['psql', '-X', '-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin', '-d', 'admin'], { PGPASSWORD: PASSWORD });
+}
+
+const idleClients = (server: Server) => server.sql(
+  'SELECT count(*) FROM pg_stat_activity WHERE backend_type = \'client backend\' AND pid <> pg_backend_pid()', 'admin', PASSWORD);
+
+describe.each(INSTALLS)('probes, %s', (pg) => {
   test('the startup, readiness and liveness commands exit 0 against a running server and non-zero against a stopped one', async () => {
-    const { container: c, env, server } = await startFromManifest();
+    const { container: c, env, server } = await startFromManifest(pg);
     const commands: string[][] = [c.startupProbe, c.readinessProbe, c.livenessProbe].map((probe) => probe.exec.command);
     const isReady = ['pg_isready', '-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin'];
     expect(commands.slice(0, 2)).toEqual([isReady, isReady]);
     expect(commands[2]).toEqual(['sh', '-c', `${isReady.join(' ')}; [ $? -le 1 ]`]);
 
     for (const command of commands) {
-      const result = run(command, env);
+      const result = pg.run(command, env);
       expect(`${command.join(' ')} -> ${result.status}: ${result.stdout}`).toBe(`${command.join(' ')} -> 0: 127.0.0.1:${PORT} - accepting connections\n`);
     }
 
-    runOk(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w'], env);
-    await server.waitForExit();
+    await server.stop();
     for (const command of commands) {
-      const result = run(command, env);
+      const result = pg.run(command, env);
       expect(`${command.join(' ')} -> ${result.status === 0 ? 'passes' : 'fails'}: ${result.stdout}`)
         .toBe(`${command.join(' ')} -> fails: 127.0.0.1:${PORT} - no response\n`);
     }
@@ -79,45 +85,41 @@ describe('probes', () => {
   test('a server that answers but rejects connections (as in crash recovery) is not live-killed, nor ready', async () => {
     // GIVEN a server that answers "rejecting connections": in recovery without hot standby, as
     // during crash recovery after a backend crash
-    const { container: c, env, server } = await startFromManifest();
-    runOk(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w'], env);
-    await server.waitForExit();
+    const { container: c, env, server } = await startFromManifest(pg);
+    await server.stop();
     fs.writeFileSync(path.join(env.PGDATA, 'standby.signal'), '');
-    const recovering = start([...(c.args ?? ['postgres']), '-c', 'hot_standby=off', '-c', `unix_socket_directories=${sandbox.mkdir('run-r')}`,
+    const recovering = pg.start([...(c.args ?? ['postgres']), '-c', 'hot_standby=off', '-c', `unix_socket_directories=${sandbox.mkdir('run-r')}`,
       '-c', 'listen_addresses=127.0.0.1'], env);
     try {
-      await waitFor('the server to reject connections', () => run(c.startupProbe.exec.command, env).status === 1);
+      await waitFor('the server to reject connections', () => pg.run(c.startupProbe.exec.command, env).status === 1);
       // THEN liveness passes, readiness (and startup) fail
-      expect(run(c.livenessProbe.exec.command, env).status).toBe(0);
-      expect(run(c.readinessProbe.exec.command, env).stdout).toContain('rejecting connections');
-      expect(run(c.readinessProbe.exec.command, env).status).not.toBe(0);
+      expect(pg.run(c.livenessProbe.exec.command, env).status).toBe(0);
+      expect(pg.run(c.readinessProbe.exec.command, env).stdout).toContain('rejecting connections');
+      expect(pg.run(c.readinessProbe.exec.command, env).status).not.toBe(0);
     } finally {
       await killGroup(recovering);
     }
   }, 60_000);
-
-  test('the startup probe allows an hour for initdb and crash recovery, checking every second', () => {
-    const { container: c } = synthesize({});
-    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBe(3600);
-    expect(c.startupProbe.periodSeconds).toBe(1);
-  });
 });
 
-describe('fast shutdown', () => {
+test('the startup probe allows an hour for initdb and crash recovery, checking every second', () => {
+  const { container: c } = synthesize({});
+  expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBe(3600);
+  expect(c.startupProbe.periodSeconds).toBe(1);
+});
+
+describe.each(INSTALLS)('fast shutdown, %s', (pg) => {
   test('with an idle client connected, the preStop command stops the server cleanly within the grace period', async () => {
     // GIVEN a server with an idle client, started as the pod starts it
-    const { container: c, podSpec, env, server } = await startFromManifest({ terminationGracePeriod: Duration.seconds(20) });
-    const client = spawn(path.join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin', '-d', 'admin'], {
-      env: { ...process.env, PGPASSWORD: PASSWORD }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const { container: c, podSpec, env, server } = await startFromManifest(pg, { terminationGracePeriod: Duration.seconds(20) });
+    const client = idleClient(pg);
     try {
-      await waitFor('the idle client to connect', () => /^[1-9]/.test(server.sql(
-        'SELECT count(*) FROM pg_stat_activity WHERE backend_type = \'client backend\' AND pid <> pg_backend_pid()', 'admin', PASSWORD)));
+      await waitFor('the idle client to connect', () => /^[1-9]/.test(idleClients(server)));
 
       // WHEN the kubelet runs the preStop hook
       const preStop = c.lifecycle.preStop.exec.command;
       const started = Date.now();
-      const result = run(preStop, env, { timeoutMs: podSpec.terminationGracePeriodSeconds * 1000 });
+      const result = pg.run(preStop, env, { timeoutMs: podSpec.terminationGracePeriodSeconds * 1000 });
       const seconds = (Date.now() - started) / 1000;
 
       // THEN the server is down within the grace period, after a fast shutdown
@@ -127,37 +129,34 @@ describe('fast shutdown', () => {
       expect(server.log).toContain('received fast shutdown request');
       expect(server.log).toContain('database system is shut down');
     } finally {
-      client.kill();
+      await killGroup(client);
     }
 
     // AND the next start finds a cleanly shut down database
-    const next = await Server.start(env, sandbox.mkdir('run2'), c.args);
+    const next = await pg.startPod({ env, socketDir: sandbox.mkdir('run2'), args: c.args });
     servers.push(next);
     expect(next.log).toMatch(/database system was shut down at/);
     expect(next.log).not.toMatch(/not properly shut down|automatic recovery in progress/);
   }, 60_000);
 
   test('without it, the kubelet\'s SIGTERM is a smart shutdown that waits for the idle client', async () => {
-    const { env, server } = await startFromManifest();
-    const client = spawn(path.join(PG_BIN, 'psql'), ['-h', '127.0.0.1', '-p', String(PORT), '-U', 'admin', '-d', 'admin'], {
-      env: { ...process.env, PGPASSWORD: PASSWORD }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const { env, server } = await startFromManifest(pg);
+    const client = idleClient(pg);
     try {
-      await waitFor('the idle client to connect', () => /^[1-9]/.test(server.sql(
-        'SELECT count(*) FROM pg_stat_activity WHERE backend_type = \'client backend\' AND pid <> pg_backend_pid()', 'admin', PASSWORD)));
+      await waitFor('the idle client to connect', () => /^[1-9]/.test(idleClients(server)));
       const pid = fs.readFileSync(path.join(env.PGDATA, 'postmaster.pid'), 'utf-8').split('\n')[0];
-      runOk(['kill', '-TERM', pid]);
+      process.kill(Number(pid), 'SIGTERM');
       await server.waitForLog(/received smart shutdown request/);
       await new Promise((resolve) => setTimeout(resolve, 2000));
       expect(server.exited).toBe(false);
     } finally {
-      client.kill();
+      await killGroup(client);
     }
   }, 60_000);
 
   test('without the restricted profile the container may run as root: the hook stops the server as postgres through gosu', async () => {
     // GIVEN a pod without the restricted profile and no runAsUser: the image's user decides (root)
-    const { container: c, env, server } = await startFromManifest({ restrictedSecurityContext: false });
+    const { container: c, env, server } = await startFromManifest(pg, { restrictedSecurityContext: false });
     const preStop: string[] = c.lifecycle.preStop.exec.command;
     expect(preStop.slice(0, 2)).toEqual(['sh', '-c']);
     expect(preStop.slice(4)).toEqual(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w', '-t', '60']);
@@ -168,11 +167,9 @@ describe('fast shutdown', () => {
     if (IS_ROOT) {
       const bin = sandbox.mkdir('bin');
       fs.writeFileSync(path.join(bin, 'gosu'), '#!/bin/sh\nuser="$1"; shift\nexec runuser -u "$user" -- "$@"\n', { mode: 0o755 });
-      result = spawnSync(preStop[0], preStop.slice(1), {
-        encoding: 'utf-8', timeout: 30_000, env: { ...env, PATH: `${bin}:${PG_BIN}:/usr/bin:/bin:/usr/sbin:/sbin` },
-      });
+      result = pg.run(preStop, { ...env, PATH: `${bin}:${pg.bin}:/usr/bin:/bin:/usr/sbin:/sbin` }, { asRoot: true, timeoutMs: 30_000 });
     } else {
-      result = run(preStop, env, { timeoutMs: 30_000 });
+      result = pg.run(preStop, env, { timeoutMs: 30_000 });
     }
 
     // THEN the server stops with a fast shutdown
@@ -180,45 +177,44 @@ describe('fast shutdown', () => {
     await server.waitForExit(5_000);
     expect(server.log).toContain('received fast shutdown request');
   }, 60_000);
-
-  test('the hook waits at most the grace period', () => {
-    const { container: c } = synthesize({ terminationGracePeriod: Duration.seconds(45) });
-    expect(c.lifecycle.preStop.exec.command).toEqual(['pg_ctl', 'stop', '-D', '/var/lib/postgresql/18/docker', '-m', 'fast', '-w', '-t', '45']);
-  });
 });
 
-describe('non-root, on a volume whose root holds lost+found', () => {
+test('the preStop hook waits at most the grace period', () => {
+  const { container: c } = synthesize({ terminationGracePeriod: Duration.seconds(45) });
+  expect(c.lifecycle.preStop.exec.command).toEqual(['pg_ctl', 'stop', '-D', '/var/lib/postgresql/18/docker', '-m', 'fast', '-w', '-t', '45']);
+});
+
+describe.each(INSTALLS)('non-root, on a volume whose root holds lost+found, %s', (pg) => {
   test('PGDATA is created inside the mount, by the non-root user, and initdb succeeds there', async () => {
     // GIVEN a volume as the kubelet prepares it for fsGroup: root-owned, group-writable, with lost+found
-    const { container: c, secrets } = synthesize({ image: 'postgres:12.2' });
+    const { container: c, secrets } = synthesize({ image: pg.image });
     const env = containerEnv(c, secrets);
     const mount = path.join(sandbox.dir, 'mnt');
     fs.mkdirSync(path.join(mount, 'lost+found'), { recursive: true });
     fs.chmodSync(path.join(mount, 'lost+found'), 0o700);
     fs.chmodSync(mount, 0o1777);
     const pgData = path.join(mount, path.relative(c.volumeMounts.find((m: any) => m.name === 'data').mountPath, env.PGDATA));
-    expect(path.basename(pgData)).toBe('pgdata');
+    expect(path.relative(mount, pgData)).toBe(pg.major >= 18 ? '18/docker' : 'pgdata'); // the image's layout
 
     // WHEN the data directory is the mount itself, initdb refuses (the exercise's CrashLoopBackOff)
-    const atRoot = run(['initdb', '--username=admin', '-D', mount], env);
+    const atRoot = pg.run(['initdb', '--username=admin', '-D', mount], env);
     expect(atRoot.status).not.toBe(0);
     expect(atRoot.stderr).toMatch(/exists but is not empty[\s\S]*lost\+found/);
 
     // THEN with PGDATA in a subdirectory it initialises and runs, as a non-root user
-    initdb({ ...env, PGDATA: pgData });
-    const server = await Server.start({ ...env, PGDATA: pgData }, sandbox.mkdir('run'));
+    const server = await pg.startPod({ env: { ...env, PGDATA: pgData }, socketDir: sandbox.mkdir('run'), args: c.args });
     servers.push(server);
     expect(server.sql('SELECT current_setting(\'data_directory\') || \' \' || (SELECT rolname FROM pg_roles WHERE oid = 10)', 'admin', PASSWORD))
       .toBe(`${pgData} admin`);
-    expect(runOk(['id', '-u']).trim()).not.toBe('0');
+    expect(pg.runOk(['id', '-u']).trim()).not.toBe('0');
     expect(fs.statSync(pgData).mode & 0o777).toBe(0o700);
   }, 60_000);
 });
 
-describe('configuration reaches the server', () => {
+describe.each(INSTALLS)('configuration reaches the server, %s', (pg) => {
   test('parameters rendered as -c arguments are accepted and in effect', async () => {
     const parameters = { shared_buffers: '64MB', max_connections: '40', work_mem: '8MB', log_min_duration_statement: '250ms' };
-    const { container: c, server } = await startFromManifest({ parameters });
+    const { container: c, server } = await startFromManifest(pg, { parameters });
     expect(c.args).toEqual(['postgres', '-c', 'log_min_duration_statement=250ms', '-c', 'max_connections=40',
       '-c', 'shared_buffers=64MB', '-c', 'work_mem=8MB']);
     for (const [name, value] of Object.entries(parameters)) {
@@ -227,16 +223,16 @@ describe('configuration reaches the server', () => {
   }, 60_000);
 
   test('an unknown parameter passes the construct\'s name check but is refused by postgres itself', () => {
-    const { container: c, secrets } = synthesize({ dataMountPath: sandbox.mkdir('volume'), parameters: { shared_bufers: '64MB' } });
+    const { container: c, secrets } = synthesize({ image: pg.image, dataMountPath: sandbox.mkdir('volume'), parameters: { shared_bufers: '64MB' } });
     const env = containerEnv(c, secrets);
-    initdb(env);
-    const result = run([...c.args, '-C', 'shared_buffers'], env);
+    pg.initdb(env);
+    const result = pg.run([...c.args, '-C', 'shared_buffers'], env);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('unrecognized configuration parameter "shared_bufers"');
   }, 60_000);
 
   test('POSTGRES_USER, POSTGRES_DB, the password from the Secret and POSTGRES_INITDB_ARGS (data checksums)', async () => {
-    const { server, env } = await startFromManifest({ databaseName: 'orders' });
+    const { server, env } = await startFromManifest(pg, { databaseName: 'orders' });
     expect([env.POSTGRES_USER, env.POSTGRES_DB, env.POSTGRES_INITDB_ARGS]).toEqual(['admin', 'orders', '--data-checksums']);
     expect(server.sql('SELECT current_user || \' \' || current_database()', 'admin', PASSWORD, 'orders')).toBe('admin orders');
     expect(server.sql('SHOW data_checksums', 'admin', PASSWORD, 'postgres')).toBe('on');

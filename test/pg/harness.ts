@@ -142,7 +142,9 @@ export class Installation {
         throw new Error(`${this.name} is not installed (no ${this.bin}/pg_ctl or psql): apt-get install postgresql-${this.major} postgresql-client-${this.major} (.ci/run does)`);
       }
     } else {
-      const build = `sudo scripts/pg18-chroot.sh ensure (builds it in about a minute; .ci/run does it)${process.env.PG18_CHROOT_DIR ? '' : ', or set PG18_CHROOT_DIR to where it is'}`;
+      const build = process.env.PG18_CHROOT_DIR
+        ? `sudo PG18_CHROOT_DIR=${this.root} scripts/pg18-chroot.sh ensure (about a minute; .ci/run does it)`
+        : 'sudo scripts/pg18-chroot.sh ensure (about a minute; .ci/run does it), or set PG18_CHROOT_DIR to where it is';
       if (!fs.existsSync(path.join(this.root, 'etc', 'cdk8s-postgres-statefulset-chroot')) || !fs.existsSync(this.hostPath(path.join(this.bin, 'postgres')))) {
         throw new Error(`${this.name} is missing: no finished chroot at ${this.root}. Build it with: ${build}`);
       }
