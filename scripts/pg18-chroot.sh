@@ -84,6 +84,25 @@ remove_tree() {
   rm -rf --one-file-system -- "$1"
 }
 
+# Runs a step of the build in a session of its own, so that an interrupted build (SIGINT, SIGTERM)
+# stops it with everything it started (debootstrap's and apt's children) before cleaning up.
+step_pid=
+step() {
+  setsid "$@" &
+  step_pid=$!
+  local status=0
+  wait "$step_pid" || status=$?
+  step_pid=
+  return "$status"
+}
+
+stop_step() {
+  if [ -n "$step_pid" ]; then
+    kill -TERM -- "-$step_pid" 2>/dev/null || :
+    wait "$step_pid" 2>/dev/null || :
+  fi
+}
+
 with_lock() {
   mkdir -p "$(dirname "$DIR")"
   exec 9>"$LOCK"
@@ -125,16 +144,19 @@ build() {
   local tmp; tmp="$(mktemp -d "$DIR.building.XXXXXX")"
   chmod 755 "$tmp"
   # shellcheck disable=SC2064 # expand $tmp now
-  trap "umount_under '$tmp'" EXIT
+  trap "stop_step; umount_under '$tmp'" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   local started=$SECONDS mirror; mirror="$(host_mirror)"
 
   log "debootstrap --variant=minbase $SUITE from $mirror into $tmp"
-  debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$parent/debootstrap.log" 2>&1 \
+  step debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$parent/debootstrap.log" 2>&1 \
     || { tail -n 30 "$parent/debootstrap.log" >&2; die "debootstrap failed (log: $parent/debootstrap.log)"; }
   log "debootstrap done after $((SECONDS - started)) s"
 
   mount -t proc proc "$tmp/proc"
-  in_tmp() { chroot "$tmp" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
+  local chroot_env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
+  in_tmp() { chroot "$tmp" "${chroot_env[@]}" "$@"; }
 
   # The postgres user and group with the host's ids, before postgresql-common would create them.
   in_tmp groupadd --system --gid "$host_gid" postgres \
@@ -153,9 +175,9 @@ build() {
   # xz-utils and zstd: the image's entrypoint decompresses initdb.d/*.sql.xz and *.sql.zst with them.
   local packages=("postgresql-$MAJOR" "postgresql-client-$MAJOR" xz-utils zstd)
   log "apt-get install ${packages[*]}"
-  in_tmp "${apt[@]}" update >"$parent/apt.log" 2>&1 \
+  step chroot "$tmp" "${chroot_env[@]}" "${apt[@]}" update >"$parent/apt.log" 2>&1 \
     || { tail -n 30 "$parent/apt.log" >&2; die "apt-get update failed in the chroot (log: $parent/apt.log)"; }
-  in_tmp "${apt[@]}" install --no-install-recommends "${packages[@]}" >>"$parent/apt.log" 2>&1 \
+  step chroot "$tmp" "${chroot_env[@]}" "${apt[@]}" install --no-install-recommends "${packages[@]}" >>"$parent/apt.log" 2>&1 \
     || { tail -n 30 "$parent/apt.log" >&2; die "apt-get install failed in the chroot (log: $parent/apt.log)"; }
   in_tmp apt-get clean
   rm -f "$tmp/usr/sbin/policy-rc.d"
@@ -169,7 +191,7 @@ build() {
   case "$version" in *" $MAJOR."*) ;; *) die "unexpected server version in the chroot: $version" ;; esac
 
   umount_under "$tmp"
-  trap - EXIT
+  trap - EXIT INT TERM
   printf '%s; debootstrap %s from %s; built %s\n' "$version" "$SUITE" "$mirror" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$tmp/$MARKER"
   mv -T "$tmp" "$DIR"
   log "built $DIR in $((SECONDS - started)) s: $version ($(du -sh --one-file-system "$DIR" | cut -f1))"
