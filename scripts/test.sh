@@ -16,4 +16,12 @@ typecheck=$!
 npm run --silent build
 npm run --silent package:js --ignore-scripts
 wait "$typecheck"
-npx jest "$@"
+
+# The real-PostgreSQL tests spend most of their time waiting (servers starting, standbys retrying
+# and streaming, timeouts): with two jest workers per core the cores stay busy. A worker count
+# given on the command line wins.
+workers=(--maxWorkers="$(($(nproc) * 2))")
+for arg in "$@"; do
+  case "$arg" in --maxWorkers* | -w | -w=* | -i | --runInBand) workers=() ;; esac
+done
+npx jest "${workers[@]}" "$@"
