@@ -151,6 +151,20 @@ describe('the entrypoint\'s other rules, PostgreSQL 18', () => {
     expect(server.log).not.toContain('10-half.sql');
     expect(server.sql('SELECT string_agg(relname, \' \' ORDER BY relname) FROM pg_class WHERE relname IN (\'half\', \'marker\')', 'postgres', PASSWORD, 'postgres')).toBe('half');
   }, 60_000);
+
+  test('started as root (a pod without runAsUser), it gives PGDATA to postgres and runs postgres as postgres', async () => {
+    const mount = sandbox.mkdir('volume');
+    fs.chmodSync(mount, 0o755); // root's, as a fresh volume is: only root may create PGDATA in it
+    const env = await podEnv('pod', { PGDATA: path.join(mount, 'pgdata') });
+    const server = await pg.startPod({ env, socketDir: sandbox.mkdir('run'), asRoot: true });
+    servers.push(server);
+    const postgresUid = fs.statSync(path.join(env.PGDATA, 'PG_VERSION')).uid;
+    expect(postgresUid).not.toBe(0);
+    expect(fs.statSync(env.PGDATA).uid).toBe(postgresUid);
+    const postmaster = fs.readFileSync(path.join(env.PGDATA, 'postmaster.pid'), 'utf-8').split('\n')[0];
+    expect(fs.statSync(`/proc/${postmaster}`).uid).toBe(postgresUid);
+    expect(server.sql('SELECT current_setting(\'data_directory\')', 'postgres', PASSWORD, 'postgres')).toBe(env.PGDATA);
+  }, 60_000);
 });
 
 describe('clients of one major against servers of the other, over TCP', () => {

@@ -45,10 +45,10 @@ afterEach(async () => {
  * volume is "mounted" in the sandbox (dataMountPath), so PGDATA and the preStop command of the
  * manifest name real directories and run unchanged.
  */
-async function startFromManifest(pg: Installation, props: PostgresStatefulSetProps = {}) {
+async function startFromManifest(pg: Installation, props: PostgresStatefulSetProps = {}, options: { asRoot?: boolean } = {}) {
   const s = synthesize({ image: pg.image, dataMountPath: sandbox.mkdir('volume'), ...props });
   const env = containerEnv(s.container, s.secrets);
-  const server = await pg.startPod({ env, socketDir: sandbox.mkdir('run'), args: s.container.args });
+  const server = await pg.startPod({ env, socketDir: sandbox.mkdir('run'), args: s.container.args, asRoot: options.asRoot });
   servers.push(server);
   return { ...s, env, server };
 }
@@ -155,8 +155,9 @@ describe.each(INSTALLS)('fast shutdown, %s', (pg) => {
   }, 60_000);
 
   test('without the restricted profile the container may run as root: the hook stops the server as postgres through gosu', async () => {
-    // GIVEN a pod without the restricted profile and no runAsUser: the image's user decides (root)
-    const { container: c, env, server } = await startFromManifest(pg, { restrictedSecurityContext: false });
+    // GIVEN a pod without the restricted profile and no runAsUser: the image's user decides (root;
+    // the entrypoint continues as postgres)
+    const { container: c, env, server } = await startFromManifest(pg, { restrictedSecurityContext: false }, { asRoot: IS_ROOT });
     const preStop: string[] = c.lifecycle.preStop.exec.command;
     expect(preStop.slice(0, 2)).toEqual(['sh', '-c']);
     expect(preStop.slice(4)).toEqual(['pg_ctl', 'stop', '-D', env.PGDATA, '-m', 'fast', '-w', '-t', '60']);

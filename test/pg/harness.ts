@@ -16,7 +16,8 @@
 //   `secretKeyRef`s resolved from the Secret the test supplies), over the image's (PATH with the
 //   server binaries first, PG_MAJOR; LANG is C.UTF-8 where the image has en_US.utf8);
 // - processes run as the non-root `postgres` user (`runuser`/`chroot --userspec` when the tests
-//   run as root), like the container running as uid 999;
+//   run as root), like the container running as uid 999; a pod may start as root instead
+//   (`asRoot`, a container without runAsUser), and its entrypoint continues as postgres;
 // - a pod starts through test/pg/entrypoint.sh, a stand-in for the image's docker-entrypoint.sh
 //   that follows its documented steps (read its header): the container's args, env and
 //   /docker-entrypoint-initdb.d go in, a running server (or a failed start, as the image's) comes
@@ -386,6 +387,12 @@ export interface InitdbOptions {
   readonly socketDir?: string;
   /** Whether an initialisation may be copied from an earlier one with the same inputs (see `template`). @default true */
   readonly cache?: boolean;
+  /**
+   * Start the container as root, as a pod without runAsUser does (the image's default user): the
+   * entrypoint gives PGDATA and the socket directory to postgres and continues as postgres.
+   * Tests running as root only. @default false (the container runs as postgres, as with the restricted profile)
+   */
+  readonly asRoot?: boolean;
 }
 
 export interface PodOptions extends InitdbOptions {
@@ -540,7 +547,7 @@ export function initdb(env: Env, options: InitdbOptions = {}): string {
   const install = options.install ?? PG15;
   const args = options.args ?? ['postgres'];
   try {
-    install.runOk([entrypoint(), ...args], { ...entrypointEnv(install, env, args, options), HARNESS_INIT_ONLY: '1' }, { timeoutMs: 120_000 });
+    install.runOk([entrypoint(), ...args], { ...entrypointEnv(install, env, args, options), HARNESS_INIT_ONLY: '1' }, { timeoutMs: 120_000, asRoot: options.asRoot });
   } catch (error) {
     stopLeftover(install, env.PGDATA);
     throw error;
@@ -581,7 +588,7 @@ export class Server {
       throw new Error(`expected the container to run postgres, got ${args.join(' ')}`);
     }
     const env = entrypointEnv(install, pod.env, args, pod);
-    const child = install.start([entrypoint(), ...args], env);
+    const child = install.start([entrypoint(), ...args], env, { asRoot: pod.asRoot });
     const server = new Server(child, pod.env, install, pod.socketDir);
     try {
       await server.waitForLog(/(init process complete|Skipping initialization)[\s\S]*database system is ready to accept (read-only )?connections/, 120_000);
