@@ -404,9 +404,9 @@ export interface PodOptions extends InitdbOptions {
 
 /**
  * This process's scratch files: the entrypoint (where the chroot sees it too), initdb templates,
- * initdb.d copies, socket directories. Removed when the process exits; jest may end its workers
- * without an exit event, so each process also removes those of test processes that are gone
- * (the directory's name holds the process id).
+ * initdb.d copies, socket directories. Removed after the test file, or when the process exits;
+ * jest may end its workers without an exit event, so each process also removes those of test
+ * processes that are gone (the directory's name holds the process id).
  */
 let harnessDir: string | undefined;
 function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string } {
@@ -426,6 +426,17 @@ function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string } {
     harnessDir = dir;
   }
   return { dir: harnessDir, entrypoint: path.join(harnessDir, 'entrypoint.sh'), emptyDir: path.join(harnessDir, 'initdb.d-empty') };
+}
+
+// jest loads this module afresh for each test file, in workers that run many files: each file's
+// scratch files go when it ends.
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    if (harnessDir !== undefined) {
+      fs.rmSync(harnessDir, { recursive: true, force: true });
+      harnessDir = undefined;
+    }
+  });
 }
 
 function processExists(pid: number): boolean {
