@@ -4,9 +4,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# PostgreSQL 18 lives in a chroot (scripts/pg18-chroot.sh, which .ci/run builds): mount what its
+# binaries need (cheap, idempotent). Without the chroot this prints a note, and the tests that
+# need PostgreSQL 18 fail, naming the command that builds it.
+if [ "$(id -u)" = 0 ]; then
+  scripts/pg18-chroot.sh mount --if-built
+fi
+
 npm run --silent typecheck &
 typecheck=$!
 npm run --silent build
 npm run --silent package:js --ignore-scripts
 wait "$typecheck"
-npx jest "$@"
+
+# The real-PostgreSQL tests spend most of their time waiting (servers starting, standbys retrying
+# and streaming, timeouts): with two jest workers per core the cores stay busy. A worker count
+# given on the command line wins.
+workers=(--maxWorkers="$(($(nproc) * 2))")
+for arg in "$@"; do
+  case "$arg" in --maxWorkers* | -w | -w=* | -i | --runInBand) workers=() ;; esac
+done
+npx jest "${workers[@]}" "$@"

@@ -11,12 +11,13 @@
 // - pods share one loopback here, so each pod listens on a port of its own (PGPORT), and reaches
 //   the primary on the manifest's port (PRIMARY_PORT), which pod 0 listens on;
 // - paths under the scripts ConfigMap's mount point are mapped to a directory holding its files.
-// The image's entrypoint is run by the harness (initdb, the /docker-entrypoint-initdb.d files,
-// then postgres with the container's arguments) after the container's own start steps.
+// The container runs its own command: its start steps, then the image's entrypoint, which here is
+// the harness's stand-in (test/pg/entrypoint.sh) on the PATH as `docker-entrypoint.sh`, with the
+// installation (PostgreSQL 15 on the host, 18 in the sid chroot) standing for the image.
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { containerEnv, Env, initdb, run, runInitScripts, Sandbox, Server, start } from './harness';
+import { containerEnv, Env, InitFile, Installation, PG15, Sandbox, Server } from './harness';
 
 const SCRIPTS_DIR = '/etc/postgres-statefulset';
 
@@ -30,6 +31,8 @@ export interface Manifest {
 export interface PodOptions {
   readonly ordinal: number;
   readonly sandbox: Sandbox;
+  /** What stands for the image. @default PG15 */
+  readonly install?: Installation;
   /** The port this pod's server listens on (pod 0: the manifest's port, which standbys reach it on). */
   readonly port?: number;
   /** Environment to add or replace (after the stand-ins). */
@@ -52,6 +55,7 @@ export class SimulatedPod {
   public readonly args: string[];
   private readonly container: any;
   private readonly podSpec: any;
+  public readonly install: Installation;
   private readonly scriptsDir: string;
   private readonly mountPath: string;
 
@@ -60,6 +64,7 @@ export class SimulatedPod {
     this.podSpec = sts.spec.template.spec;
     this.container = this.podSpec.containers[0];
     this.name = `${sts.metadata.name}-${options.ordinal}`;
+    this.install = options.install ?? PG15;
     this.mountPath = this.container.volumeMounts.find((m: any) => m.name === 'data').mountPath.replace(/\/+$/, '');
     this.volume = options.sandbox.mkdir(`volume-${options.ordinal}`);
     this.socketDir = options.sandbox.mkdir(`run-${options.ordinal}`);
@@ -94,23 +99,23 @@ export class SimulatedPod {
     return this.onVolume(p);
   }
 
-  /**
-   * The container's command and arguments, as the kubelet runs them, with the image's entrypoint
-   * replaced by a stand-in that stops there (the harness runs what it would do: `boot()`).
-   */
+  /** The container's command and arguments, as the kubelet runs them, with the manifest's paths mapped. */
   public containerCommand(): string[] {
-    const command: string[] = this.container.command ?? [];
+    const command: string[] = this.container.command ?? ['docker-entrypoint.sh'];
     return [...command, ...this.args].map((a) => this.map(a));
   }
 
-  /** Runs the container's start steps (its command, up to the image's entrypoint) to completion. */
+  /**
+   * Runs the container's start steps to completion: its command, with an entrypoint that stops
+   * where the image's would initialise and start PostgreSQL (for steps that refuse, or prepare).
+   */
   public runStartSteps(env: Env = {}) {
-    return run(this.containerCommand(), { ...this.withEntrypointStandIn(), ...env }, { timeoutMs: 60_000 });
+    return this.install.run(this.containerCommand(), { ...this.withEntrypointStub(), ...env }, { timeoutMs: 60_000 });
   }
 
   /** Starts the container's start steps in the background (a standby waiting for its primary). */
   public startStartSteps(env: Env = {}): Running {
-    const child = start(this.containerCommand(), { ...this.withEntrypointStandIn(), ...env });
+    const child = this.install.start(this.containerCommand(), { ...this.withEntrypointStub(), ...env });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -119,34 +124,39 @@ export class SimulatedPod {
   }
 
   /**
-   * What the image's entrypoint does next: initialise an empty PGDATA (initdb, the files of
-   * /docker-entrypoint-initdb.d in name order), then start postgres with the container's arguments.
+   * Starts the container as the kubelet does: its command (the start steps, then the image's
+   * entrypoint: initdb and the /docker-entrypoint-initdb.d files on an empty PGDATA, then
+   * postgres). Resolves once the server accepts connections; `server.log` holds the output.
    */
-  public async boot(): Promise<{ server: Server; initOutput: string }> {
-    let initOutput = '';
-    if (!fs.existsSync(path.join(this.pgData, 'PG_VERSION'))) {
-      initdb(this.env);
-      const files = this.initdbFiles();
-      if (files.length > 0) {
-        initOutput = runInitScripts(this.env, this.socketDir, files);
-      }
-    }
-    const server = await Server.start(this.env, this.socketDir, this.args);
-    return { server, initOutput };
+  public async boot(options: { asRoot?: boolean } = {}): Promise<Server> {
+    return Server.container({
+      install: this.install,
+      command: this.containerCommand(),
+      args: this.args,
+      env: this.env,
+      socketDir: this.socketDir,
+      initdbD: this.initdbFiles(),
+      asRoot: options.asRoot,
+    });
   }
 
   /** Runs a probe of the PostgreSQL container ('startupProbe', 'readinessProbe', 'livenessProbe'). */
   public probe(kind: 'startupProbe' | 'readinessProbe' | 'livenessProbe') {
-    return run(this.container[kind].exec.command.map((a: string) => this.map(a)), this.env);
+    return this.install.run(this.container[kind].exec.command.map((a: string) => this.map(a)), this.withSocket());
   }
 
-  /** Runs the preStop hook. */
-  public preStop() {
-    return run(this.container.lifecycle.preStop.exec.command.map((a: string) => this.map(a)), this.env);
+  /** The preStop hook's command, with the manifest's paths mapped. */
+  public preStopCommand(): string[] {
+    return this.container.lifecycle.preStop.exec.command.map((a: string) => this.map(a));
   }
 
-  /** The /docker-entrypoint-initdb.d files the pod mounts, from the scripts ConfigMap. */
-  private initdbFiles(): { name: string; content: string; mode: number }[] {
+  /** Runs the preStop hook (as root with `asRoot`, as a container without runAsUser runs it). */
+  public preStop(options: { asRoot?: boolean; env?: Env; timeoutMs?: number } = {}) {
+    return this.install.run(this.preStopCommand(), { ...this.withSocket(), ...options.env }, { asRoot: options.asRoot, timeoutMs: options.timeoutMs });
+  }
+
+  /** The /docker-entrypoint-initdb.d files the pod mounts, from the manifest's ConfigMaps. */
+  public initdbFiles(): InitFile[] {
     const volume = (this.podSpec.volumes ?? []).find((v: any) => v.name === 'initdb');
     const configMaps = new Map(this.manifest.objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
     return (volume?.projected.sources ?? []).flatMap((source: any) => {
@@ -159,14 +169,19 @@ export class SimulatedPod {
     });
   }
 
-  /** A stand-in for the image's entrypoint that stops where the harness takes over. */
-  private withEntrypointStandIn(): Env {
-    const bin = this.options.sandbox.mkdir('entrypoint-stand-in');
+  /** The environment with an entrypoint on the PATH that stops where the image's would initialise and start PostgreSQL. */
+  private withEntrypointStub(): Env {
+    const bin = this.options.sandbox.mkdir('entrypoint-stub');
     const entrypoint = path.join(bin, 'docker-entrypoint.sh');
     if (!fs.existsSync(entrypoint)) {
       fs.writeFileSync(entrypoint, '#!/bin/sh\necho "docker-entrypoint.sh $*"\n', { mode: 0o755 });
     }
-    return { ...this.env, PATH_PREFIX: bin };
+    return { ...this.withSocket(), PATH: `${bin}:${this.install.processEnv({}).PATH}` };
+  }
+
+  /** The environment, with PGHOST the pod's socket directory for tools that would use the image's default one. */
+  private withSocket(): Env {
+    return { ...this.env, HARNESS_SOCKET_DIR: this.socketDir };
   }
 
   private onVolume(p: string): string {
