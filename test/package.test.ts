@@ -193,7 +193,8 @@ describe('the tarball (npm pack)', () => {
       .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
       .flatMap((f) => [`build/${dir}/${f.replace(/\.ts$/, '.js')}`, `build/${dir}/${f.replace(/\.ts$/, '.d.ts')}`]));
     expect(compiled).toContain('build/imports/k8s.js');
-    const validation = ['validation/index.js', 'validation/strict-schema.js', 'validation/strict-schema.d.ts', 'validation/k8s-schema/v1.27.0/_definitions.json'];
+    const validation = ['validation/index.js', 'validation/strict-schema.js', 'validation/strict-schema.d.ts', 'validation/crd-schemas.js',
+      'validation/crds/cert-manager.io_certificates.yaml', 'validation/k8s-schema/v1.27.0/_definitions.json'];
 
     const files = listFiles(unpacked);
     expect(files.filter((f) => !f.startsWith('node_modules/')))

@@ -25,9 +25,21 @@ function fingerprint() {
   return Buffer.concat(crdFiles().flatMap((file) => [Buffer.from(path.basename(file)), fs.readFileSync(file)]));
 }
 
+/**
+ * The `yaml` package: the one cdk8s bundles (cdk8s is a peer dependency of every app that runs
+ * this plugin), so that the package depends on nothing more; this repository's own otherwise.
+ */
+function yamlParser() {
+  try {
+    return require('module').createRequire(require.resolve('cdk8s'))('yaml');
+  } catch {
+    return require('yaml');
+  }
+}
+
 /** Adds a definition for each served version of each CRD in crds/ to a `_definitions.json` document's definitions. */
 function addCrdDefinitions(definitions) {
-  const YAML = require('yaml');
+  const YAML = yamlParser();
   for (const file of crdFiles()) {
     for (const crd of YAML.parseAllDocuments(fs.readFileSync(file, 'utf-8')).map((d) => d.toJS())) {
       if (!crd || crd.kind !== 'CustomResourceDefinition') {
