@@ -26,15 +26,11 @@ function fingerprint() {
 }
 
 /**
- * The `yaml` package: the one cdk8s bundles (cdk8s is a peer dependency of every app that runs
- * this plugin), so that the package depends on nothing more; this repository's own otherwise.
+ * The `yaml` package cdk8s bundles (cdk8s is a peer dependency of every app that runs this
+ * plugin), resolved from cdk8s' own location: the package depends on nothing more.
  */
 function yamlParser() {
-  try {
-    return require('module').createRequire(require.resolve('cdk8s'))('yaml');
-  } catch {
-    return require('yaml');
-  }
+  return require('module').createRequire(require.resolve('cdk8s'))('yaml');
 }
 
 /** Adds a definition for each served version of each CRD in crds/ to a `_definitions.json` document's definitions. */
