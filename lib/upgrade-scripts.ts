@@ -50,6 +50,9 @@ pending() {
   [ "$(printf '%s\\n' "$old" | grep -c .)" = 1 ] || fail "several PostgreSQL $from data directories on the volume ($(printf '%s ' $old)): move all but the one to upgrade off the volume"
   return 0
 }
+# the new layout's PGDATA may live where nothing exists yet (/var/lib/postgresql/18/docker): the
+# upgrade's files go beside it, once the volume is known to have room for them
+beside_pgdata() { mkdir -p "$(dirname "$pgdata")"; }
 
 kib() { du -sk "$1" | cut -f1; }
 free_kib() { df -Pk "$mount" | awk 'NR == 2 { print $4 }'; }
@@ -139,6 +142,7 @@ pending || exit 0
 [ "$(image_major)" = "$from" ] || fail "majorUpgrade names an image of PostgreSQL $from, but this container's image runs PostgreSQL $(image_major)"
 size=$(kib "$old")
 needs $((size * 22 / 10 + 65536))
+beside_pgdata
 bin=$(dirname "$(command -v postgres)")
 say "dumping PostgreSQL $from from $old ($((size / 1024)) MiB)"
 start_server "$bin" "$old"
@@ -207,6 +211,7 @@ size=$(kib "$old")
 case "$UPGRADE_METHOD" in
   pg_upgrade)
     needs $((size * 11 / 10 + 65536))
+    beside_pgdata
     oldbin="$OLD_POSTGRES$(cat "$OLD_POSTGRES/bindir")"
     [ -x "$oldbin/postgres" ] || fail "the old image's binaries are missing from $OLD_POSTGRES (the init container before this one copies them)"
     say "upgrading $old (PostgreSQL $from, $((size / 1024)) MiB) with pg_upgrade"

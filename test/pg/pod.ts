@@ -40,6 +40,13 @@ export interface PodOptions {
 }
 
 /** A started container command (start steps): its output so far and its exit. */
+/** An init container's name, exit status and output. */
+export interface InitResult {
+  readonly name: string;
+  readonly status: number | null;
+  readonly output: string;
+}
+
 export interface Running {
   readonly child: ChildProcess;
   readonly exit: Promise<number | null>;
@@ -58,6 +65,8 @@ export class SimulatedPod {
   public readonly install: Installation;
   private readonly scriptsDir: string;
   private readonly mountPath: string;
+  /** Mount paths of the pod's emptyDirs and other ConfigMaps (of init containers), and the directories standing in for them. */
+  private readonly otherMounts: [string, string][] = [];
 
   constructor(private readonly manifest: Manifest, private readonly options: PodOptions) {
     const sts = manifest.objects.find((o) => o.kind === 'StatefulSet');
@@ -72,6 +81,21 @@ export class SimulatedPod {
     const scripts = manifest.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-scripts'));
     for (const [file, content] of Object.entries(scripts?.data ?? {})) {
       fs.writeFileSync(path.join(this.scriptsDir, file), content as string);
+    }
+    const volumes = new Map<string, any>((this.podSpec.volumes ?? []).map((v: any) => [v.name, v]));
+    for (const c of this.podSpec.initContainers ?? []) {
+      for (const m of c.volumeMounts ?? []) {
+        const v = volumes.get(m.name);
+        if (m.name === 'data' || m.mountPath === SCRIPTS_DIR || this.otherMounts.some(([p]) => p === m.mountPath) || !(v?.emptyDir || v?.configMap)) {
+          continue;
+        }
+        const dir = options.sandbox.mkdir(`${m.name}-${options.ordinal}`);
+        const data = v.configMap ? manifest.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name)?.data ?? {} : {};
+        for (const [file, content] of Object.entries(data)) {
+          fs.writeFileSync(path.join(dir, file), content as string);
+        }
+        this.otherMounts.push([m.mountPath.replace(/\/+$/, ''), dir]);
+      }
     }
     const env = containerEnv(this.container, manifest.secrets);
     this.env = {
@@ -91,12 +115,64 @@ export class SimulatedPod {
     return this.env.PGDATA;
   }
 
-  /** A path of the manifest, where it is here (the data volume, the scripts). */
+  /** A path of the manifest, where it is here (the data volume, the scripts, the emptyDirs of init containers). */
   public map(p: string): string {
     if (p === SCRIPTS_DIR || p.startsWith(`${SCRIPTS_DIR}/`)) {
       return path.join(this.scriptsDir, p.slice(SCRIPTS_DIR.length));
     }
+    for (const [mountPath, dir] of this.otherMounts) {
+      if (p === mountPath || p.startsWith(`${mountPath}/`)) {
+        return path.join(dir, p.slice(mountPath.length));
+      }
+    }
     return this.onVolume(p);
+  }
+
+  /**
+   * Runs the pod's init containers in order, as the kubelet does before the PostgreSQL container:
+   * each with its command and args, its environment (paths mapped) and the installation `installFor`
+   * gives for its image (an upgrade's init containers run the old image and the new one). Stops at
+   * the first that fails; returns their results.
+   */
+  public runInitContainers(installFor: (image: string) => Installation, env: (name: string) => Env = () => ({})) {
+    const results: InitResult[] = [];
+    for (const init of this.podSpec.initContainers ?? []) {
+      const result = this.runInitContainer(init.name, installFor(init.image), env(init.name));
+      results.push(result);
+      if (result.status !== 0) {
+        break;
+      }
+    }
+    return results;
+  }
+
+  /** Runs one init container to completion, by `install`. */
+  public runInitContainer(name: string, install: Installation, env: Env = {}): InitResult {
+    const [command, own] = this.initContainer(name);
+    const result = install.run(command, { ...own, ...env }, { timeoutMs: 300_000 });
+    return { name, status: result.status, output: `${result.stdout}${result.stderr}` };
+  }
+
+  /** Starts one init container in the background (to interrupt it). */
+  public startInitContainer(name: string, install: Installation, env: Env = {}): Running {
+    const [command, own] = this.initContainer(name);
+    const child = install.start(command, { ...own, ...env });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, exit, output: () => output };
+  }
+
+  /** An init container's command and environment, as the kubelet gives them, with the manifest's paths mapped. */
+  private initContainer(name: string): [string[], Env] {
+    const init = (this.podSpec.initContainers ?? []).find((c: any) => c.name === name);
+    if (!init) {
+      throw new Error(`the pod has no init container ${name}`);
+    }
+    const own = containerEnv(init, this.manifest.secrets);
+    const mapped = Object.fromEntries(Object.entries(own).map(([k, v]) => [k, this.map(v)]));
+    return [[...(init.command ?? []), ...(init.args ?? [])].map((a: string) => this.map(a)), { ...mapped, HOSTNAME: this.name, PGPORT: this.env.PGPORT }];
   }
 
   /** The container's command and arguments, as the kubelet runs them, with the manifest's paths mapped. */
