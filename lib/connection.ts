@@ -1,11 +1,13 @@
-// Wiring clients to a database (internal): the libpq environment and the NetworkPolicy rule.
+// Wiring clients to a database (internal): the libpq environment on any workload (lib/workload.ts),
+// and the NetworkPolicy rule.
 // Mistakes in the options are recorded as problems of the database, reported at synth with
 // every other problem of the app.
-import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { ApiObject } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 import { SUPERUSER_DEFAULTS } from './roles';
 import { IPostgresDatabase, PostgresConnectOptions } from './database';
 import { Problems } from './problems';
+import { apiObjectOf, editAtSynth, markConnected, podTemplateOf, setField, sortedKeys } from './workload';
 
 /** One environment variable: a literal, or a key of a Secret. */
 export interface ClientEnvVar {
@@ -80,28 +82,96 @@ export function clientEnv(settings: ClientSettings): ClientEnvVar[] {
   return env;
 }
 
-/** Sets the client environment on a cdk8s-plus workload and admits it to the database's NetworkPolicy. */
-export function connectWorkload(db: IPostgresDatabase & Construct, workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
+/**
+ * Wires a workload, whatever built it, to a database: the ApiObject underneath gets the client
+ * environment on its pod template's containers each time it renders, and the workload is admitted
+ * to the database's NetworkPolicy. The pod template is read at synth: the mistakes that only it
+ * shows (no pod template, no container, a container name that is not there) are reported then.
+ */
+export function connectWorkload(db: IPostgresDatabase & Construct, workload: IConstruct, options: PostgresConnectOptions = {}): void {
   const problems = Problems.of(db, `connect(${workload.node.path})`);
   const settings = clientSettings(db, options, problems);
-  const containers = options.container ? [options.container] : workload.containers;
-  if (containers.length === 0) {
-    problems.add('workload', workload.node.path, 'has no container', 'add its containers before connect(), or pass options.container');
+  const containerName = targetContainer(options, problems);
+  const object = apiObjectOf(workload);
+  if (!object) {
+    problems.add('workload', workload.node.path, 'has no Kubernetes object: it is neither an ApiObject nor a construct whose default child is one',
+      'pass the workload itself: a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod of cdk8s-plus, or an ApiObject such as KubeDeployment');
+    return;
   }
+  problems.checkAtSynth((add) => checkPodTemplate(workload, object, containerName, add));
+  markConnected(db, object);
   if (settings) {
-    for (const variable of clientEnv(settings)) {
-      const value = variable.secretKeyRef
-        ? kplus.EnvValue.fromSecretValue({ secret: importedSecret(db, variable.secretKeyRef.name), key: variable.secretKeyRef.key })
-        : kplus.EnvValue.fromValue(variable.value ?? '');
-      for (const container of containers) {
-        container.env.addVariable(variable.name, value);
-      }
-    }
+    const env = clientEnv(settings).map((v) => sortedKeys(v.secretKeyRef
+      ? { name: v.name, valueFrom: { secretKeyRef: { name: v.secretKeyRef.name, key: v.secretKeyRef.key } } }
+      : { name: v.name, value: v.value }));
+    editAtSynth(object, (json) => setClientEnv(json, env, containerName));
   }
   db.allowFrom(workload);
 }
 
-function importedSecret(scope: Construct, name: string): kplus.ISecret {
-  const id = `ClientSecret-${name}`;
-  return (scope.node.tryFindChild(id) as kplus.ISecret | undefined) ?? kplus.Secret.fromSecretName(scope, id, name);
+/** The container `options` name, if any: `containerName`, or the name of the deprecated `container` (also when they differ, a problem). */
+function targetContainer(options: PostgresConnectOptions, problems: Problems): string | undefined {
+  const fromContainer = options.container?.name;
+  if (options.containerName !== undefined && fromContainer !== undefined && options.containerName !== fromContainer) {
+    problems.add('options.containerName', options.containerName, `and options.container ('${fromContainer}') name different containers`,
+      'give containerName alone');
+    return fromContainer;
+  }
+  return options.containerName ?? fromContainer;
+}
+
+type Report = (prop: string, value: unknown, reason: string, fix: string) => void;
+
+/** At synth: the workload renders a pod template with containers, among them the one named. */
+function checkPodTemplate(workload: IConstruct, object: ApiObject, containerName: string | undefined, add: Report): void {
+  const path = workload.node.path;
+  const noContainer = () => add('workload', path, 'has no container', 'add its containers, or connect another workload');
+  const plusContainers = (workload as { containers?: unknown }).containers;
+  if (Array.isArray(plusContainers) && plusContainers.length === 0) {
+    noContainer(); // a cdk8s-plus workload without containers does not render
+    return;
+  }
+  let json: any;
+  try {
+    json = object.toJson();
+  } catch (e) {
+    add('workload', path, `cannot be rendered to read its pod template (${(e as Error).message})`, 'fix the workload, or connect another one');
+    return;
+  }
+  const pod = podTemplateOf(json);
+  if (!pod) {
+    add('workload', path, `has no pod template: a ${json?.kind ?? 'object'} has none at spec.template, spec.jobTemplate.spec.template or spec`,
+      'connect a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod');
+    return;
+  }
+  const names = (Array.isArray(pod.spec.containers) ? pod.spec.containers : []).map((c: any) => c?.name);
+  if (names.length === 0) {
+    noContainer();
+  } else if (containerName !== undefined && !names.includes(containerName)) {
+    add('options.containerName', containerName, `names no container of ${path}, whose containers are ${names.map((n: string) => `'${n}'`).join(', ')}`,
+      `use one of them, or leave containerName unset to connect every container`);
+  }
+}
+
+/**
+ * Sets the client environment on the containers of a rendered workload (the one named, or
+ * all): a variable it already has is replaced where it is, the others are appended.
+ */
+function setClientEnv(json: any, env: any[], containerName: string | undefined): void {
+  const pod = podTemplateOf(json);
+  for (const container of (Array.isArray(pod?.spec.containers) ? pod!.spec.containers : [])) {
+    if (containerName !== undefined && container.name !== containerName) {
+      continue;
+    }
+    const merged: any[] = Array.isArray(container.env) ? [...container.env] : [];
+    for (const variable of env) {
+      const at = merged.findIndex((e) => e?.name === variable.name);
+      if (at >= 0) {
+        merged[at] = variable;
+      } else {
+        merged.push(variable);
+      }
+    }
+    setField(container, 'env', merged);
+  }
 }

@@ -1,6 +1,6 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { connectWorkload } from './connection';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { podDnsName } from './dns';
@@ -9,7 +9,7 @@ import { claimNames, NamedObject } from './name-claims';
 import { Problems } from './problems';
 import { PostgresStatefulSetProps } from './props';
 import { renderDisruptionBudget } from './render/disruption-budget';
-import { admit, renderNetworkPolicy } from './render/network-policy';
+import { admitClient, renderNetworkPolicy } from './render/network-policy';
 import { PodContribution, renderPodTemplate } from './render/pod-template';
 import { renderSecret } from './render/secret';
 import { renderHeadlessService } from './render/services';
@@ -254,26 +254,32 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
   }
 
   /**
-   * Admits a peer (pods, a namespace, a cdk8s-plus workload) to the PostgreSQL port.
+   * Admits a peer to the PostgreSQL port: a workload of any cdk8s-plus major or imported class
+   * (`KubeDeployment`, ...) by the selector of its pods, read at synth, or pods or namespaces
+   * selected with cdk8s-plus (`Pods.select()`, `Namespaces.select()`).
    *
    * Only meaningful with a NetworkPolicy (`allowedClients`); without one every pod may already connect.
    *
    * @returns whether a NetworkPolicy rule was added
    */
-  public allowFrom(peer: kplus.INetworkPolicyPeer): boolean {
+  public allowFrom(peer: IConstruct): boolean {
     if (!this.networkPolicy) {
       return false;
     }
-    admit(this.networkPolicy, this.spec, peer);
+    admitClient(this, this.networkPolicy, this.spec, peer);
     return true;
   }
 
   /**
    * Wires a workload to this database: sets `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
-   * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on its containers,
-   * and admits it to the NetworkPolicy when there is one (`allowedClients`).
+   * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on the containers
+   * of its pod template, and admits it to the NetworkPolicy when there is one (`allowedClients`).
+   *
+   * The workload is a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod of any cdk8s-plus
+   * major, an object of the app's own `cdk8s import` (`KubeDeployment`, `KubeJob`, `KubePod`, ...),
+   * or any construct whose default child is one; its pod template is read at synth.
    */
-  public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
+  public connect(workload: IConstruct, options: PostgresConnectOptions = {}): void {
     connectWorkload(this, workload, options);
   }
 }

@@ -1,5 +1,4 @@
 import { ApiObject, Duration, Names } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { clientEnv, clientSettings } from './connection';
@@ -122,7 +121,7 @@ export class PostgresSmokeTest extends Construct {
         },
       },
     });
-    props.database.allowFrom(kplus.Pods.select(this, 'Pods', { labels }));
+    props.database.allowFrom(this.job);
     if (props.database instanceof PostgresStatefulSet) {
       this.job.addDependency(props.database.statefulSet);
     }
