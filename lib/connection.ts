@@ -6,6 +6,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { SUPERUSER_DEFAULTS } from './roles';
 import { IPostgresDatabase, PostgresConnectOptions } from './database';
+import { addNeeds } from './prerequisite-registry';
 import { Problems } from './problems';
 import { apiObjectOf, editAtSynth, markConnected, podTemplateOf, setField, sortedKeys } from './workload';
 
@@ -105,6 +106,19 @@ export function connectWorkload(db: IPostgresDatabase & Construct, workload: ICo
       ? { name: v.name, valueFrom: { secretKeyRef: { name: v.secretKeyRef.name, key: v.secretKeyRef.key } } }
       : { name: v.name, value: v.value }));
     editAtSynth(object, (json) => setClientEnv(json, env, containerName));
+    addNeeds(db, () => [{
+      kind: 'Secret',
+      namespace: object.metadata.namespace,
+      name: settings.secretName,
+      description: `the password ${workload.node.path} connects with`,
+      keys: [{
+        key: settings.passwordKey,
+        description: `password of the role '${settings.username}' (PGPASSWORD of ${workload.node.path})`,
+        optional: false,
+        placeholder: '<password>',
+      }],
+      requiredBy: workload.node.path,
+    }]);
   }
   db.allowFrom(workload);
 }

@@ -5,8 +5,11 @@ import { connectWorkload } from './connection';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { podDnsName } from './dns';
 import { ImportedPostgresDatabase } from './imported-database';
+import { instanceNeeds } from './instance-prerequisites';
 import { claimNames, NamedObject } from './name-claims';
 import { Problems } from './problems';
+import { PostgresPrerequisite } from './prerequisite';
+import { addNeeds, prerequisitesOfConstruct } from './prerequisite-registry';
 import { PostgresStatefulSetProps } from './props';
 import { renderDisruptionBudget } from './render/disruption-budget';
 import { admitClient, renderNetworkPolicy } from './render/network-policy';
@@ -197,6 +200,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     const problems = Problems.of(this, 'PostgresStatefulSet');
     validate(spec, props, problems);
     claimNames(this, problems, spec.effectiveNamespace, namedObjects(spec));
+    addNeeds(this, () => instanceNeeds(this, spec));
 
     // render, in manifest order: what the StatefulSet needs comes before it
     const contributions: PodContribution[] = [upgradeContribution(spec), dataGuardContribution(spec), replicationContribution(spec)];
@@ -251,6 +255,20 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
   public get podDnsNames(): string[] {
     return Array.from({ length: Number.isInteger(this.replicas) ? Math.max(0, this.replicas) : 0 },
       (_, ordinal) => podDnsName(this.statefulSetName, ordinal, this.serviceDnsName));
+  }
+
+  /**
+   * What must exist in the cluster before the first `kubectl apply`, which the manifests refer
+   * to but do not contain: the Secret with the passwords and the keys it must hold (unless
+   * `PostgresCredentials.fromPassword()` renders it), the Secrets of workloads connected from
+   * another namespace, an init scripts ConfigMap made elsewhere, the storage class. Each comes
+   * with the `kubectl` command that creates it, with placeholders for the passwords.
+   *
+   * `PostgresSynth.prerequisitesOf(app)` lists them for a whole app, without what the app
+   * renders itself; `PostgresSynth.synthOrReport(app)` prints them after a synth.
+   */
+  public get prerequisites(): PostgresPrerequisite[] {
+    return prerequisitesOfConstruct(this);
   }
 
   /**

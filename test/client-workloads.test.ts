@@ -246,4 +246,8 @@ test('connect() from another namespace: the pods read the password from a Secret
   expect(allOfKind(synth(data), 'NetworkPolicy')[0].spec.ingress[0].from).toEqual([
     { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: { matchLabels: labels } },
   ]);
+  // the Secret is a prerequisite in the client's namespace
+  expect(db.prerequisites.filter((p) => p.namespace === 'shop')).toEqual([expect.objectContaining({
+    kind: 'Secret', name: 'orders-api', keys: [expect.objectContaining({ key: 'POSTGRES_PASSWORD', optional: false })],
+  })]);
 });
