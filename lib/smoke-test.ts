@@ -53,8 +53,8 @@ export interface PostgresSmokeTestProps {
 
 /**
  * A Job that connects to a database over its Service DNS name with its credentials, runs a
- * query, and fails when it cannot, like `helm test`. It is the exercise's
- * `kubectl run pg-psql ... psql -h <service>.<namespace>.svc.cluster.local -U postgres`, as a construct.
+ * query, and fails when it cannot, like `helm test`: the usual manual check,
+ * `kubectl run ... psql -h <service>.<namespace>.svc.cluster.local -U postgres`, as a construct.
  *
  * It waits up to `timeout` for the database to accept connections, so it can be applied
  * together with the database. Its pod meets the "restricted" Pod Security Standard, and it is
