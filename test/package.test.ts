@@ -153,6 +153,21 @@ function sharedCache(tmp: string): string {
 }
 
 /**
+ * An npm cache for an install that may go to the registry (`--prefer-offline`): the content of
+ * the shared cache (content-addressed: written once, by rename, never changed), and a copy of its
+ * index. npm rewrites the index entries of what it fetches (and drops older ones), and the git
+ * install, running at the same time with `--offline`, must find the entries `npm ci` left.
+ */
+function ownIndexCache(tmp: string): string {
+  const shared = path.join(sharedCache(tmp), '_cacache');
+  const cache = path.join(tmp, 'npm-cache-own-index');
+  fs.mkdirSync(path.join(cache, '_cacache'), { recursive: true });
+  fs.symlinkSync(fs.realpathSync(path.join(shared, 'content-v2')), path.join(cache, '_cacache', 'content-v2'));
+  fs.cpSync(fs.realpathSync(path.join(shared, 'index-v5')), path.join(cache, '_cacache', 'index-v5'), { recursive: true });
+  return cache;
+}
+
+/**
  * The package.json of `cdk8s init typescript-app` with this repository's cdk8s-cli: its template,
  * with the versions init writes there (those of the cdk8s and cdk8s-plus-33 that cdk8s-cli
  * resolves, and cdk8s-cli's own constructs range; lib/cli/cmds/init.js).
@@ -178,7 +193,7 @@ function templatePackageJson(): any {
 
 /**
  * An app made as `cdk8s init typescript-app` makes it, with the tarball installed by npm from the
- * shared cache (`--prefer-offline`: the registry only for what the cache lacks). Its
+ * shared cache's content (`--prefer-offline`: the registry only for what the cache lacks). Its
  * devDependencies (jest, ts-node, cdk8s-cli, ...) are left out: the test type-checks with this
  * repository's TypeScript (the template's 5.9) and runs the apps with node. `--omit=optional`
  * leaves out `backport`, an optional dependency of cdk8s-plus-27 2.9.5 (about 190 packages).
@@ -191,7 +206,7 @@ async function installTemplateApp(tmp: string, tarball: string) {
   const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [root] }));
   fs.copyFileSync(path.join(cli, 'templates', 'typescript-app', 'tsconfig.json'), path.join(app, 'tsconfig.json'));
   const started = Date.now();
-  const result = await runAsync('npm', ['install', tarball, '--prefer-offline', '--omit=optional', '--no-audit', '--no-fund', '--cache', sharedCache(tmp)], app);
+  const result = await runAsync('npm', ['install', tarball, '--prefer-offline', '--omit=optional', '--no-audit', '--no-fund', '--cache', ownIndexCache(tmp)], app);
   return { app, template, seconds: (Date.now() - started) / 1000, ...result };
 }
 
