@@ -11,7 +11,7 @@
 import * as path from 'path';
 import { App, Chart, ChartProps, Duration, Size } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PostgresCredentials, PostgresStatefulSet } from './lib';
+import { PostgresCredentials, PostgresStatefulSet, PostgresSynth } from './lib';
 import { TEAMS, TeamDatabasesChart } from './teams';
 
 /** Properties of the example app's chart. */
@@ -53,52 +53,6 @@ export class PostgresqlExerciseChart extends Chart {
   }
 }
 
-/** Every problem that the constructs of the apps report, as `[construct path] message`. */
-export function problemsOf(apps: App[]): string[] {
-  return apps.flatMap((app) => app.node.findAll()
-    .flatMap((c) => c.node.validate().map((problem) => `[${c.node.path}] ${problem}`)));
-}
-
-/** The problems found in apps before anything was written. */
-export class SynthProblems extends Error {
-  constructor(public readonly problems: string[]) {
-    super(`Validation failed with the following errors:\n  ${problems.join('\n  ')}`);
-    this.name = 'SynthProblems';
-  }
-}
-
-/**
- * Synthesizes several apps (each writes its own outdir), or none: every construct of every
- * app is validated first, and all the problems are reported together (`SynthProblems`), so
- * that a mistake in one app leaves no manifest of another in dist/.
- */
-export function synthApps(apps: App[]): void {
-  const problems = problemsOf(apps);
-  if (problems.length > 0) {
-    throw new SynthProblems(problems);
-  }
-  apps.forEach((app) => app.synth());
-}
-
-/**
- * `synthApps`, for a command line: when constructs report problems, prints them (each names
- * its construct path, the prop, the value and the fix) without a stack trace, sets the exit
- * code to 1, writes nothing and returns false. Any other error is thrown, with its stack trace.
- */
-export function synthAppsOrReport(apps: App[]): boolean {
-  try {
-    synthApps(apps);
-    return true;
-  } catch (e) {
-    if (!(e instanceof SynthProblems)) {
-      throw e;
-    }
-    console.error(`${e.message}\nNothing was written.`);
-    process.exitCode = 1;
-    return false;
-  }
-}
-
 /** Whether `dir` is `parent` or inside it. */
 function isWithin(dir: string, parent: string): boolean {
   const relative = path.relative(parent, dir);
@@ -128,5 +82,7 @@ if (require.main === module) {
   const teams = new App({ outdir: path.join(outdir, 'teams'), recordConstructMetadata: false });
   new TeamDatabasesChart(teams, 'teams', { teams: TEAMS });
 
-  synthAppsOrReport([app, teams]);
+  // Both apps or neither: every problem of both, one line each, without a stack trace; after a
+  // synth, what to create before the first kubectl apply (the Secrets, their keys, the commands).
+  PostgresSynth.synthAllOrReport([app, teams]);
 }

@@ -1,12 +1,15 @@
-// Wiring clients to a database (internal): the libpq environment and the NetworkPolicy rule.
+// Wiring clients to a database (internal): the libpq environment on any workload (lib/workload.ts),
+// and the NetworkPolicy rule.
 // Mistakes in the options are recorded as problems of the database, reported at synth with
 // every other problem of the app.
-import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { ApiObject } from 'cdk8s';
+import { Construct, IConstruct } from 'constructs';
 import { SUPERUSER_DEFAULTS } from './roles';
 import { IPostgresDatabase, PostgresConnectOptions } from './database';
+import { addNeeds } from './prerequisite-registry';
 import { Problems } from './problems';
 import { clientCaVolume, ClientTls, clientTls } from './tls';
+import { apiObjectOf, editAtSynth, markConnected, podTemplateOf, setField, sortedKeys } from './workload';
 
 /** One environment variable: a literal, or a key of a Secret. */
 export interface ClientEnvVar {
@@ -92,63 +95,176 @@ export function clientEnv(settings: ClientSettings): ClientEnvVar[] {
 }
 
 /**
- * Sets the client environment on a cdk8s-plus workload (with TLS, mounts the CA certificate) and
- * admits it to the database's NetworkPolicy.
+ * Wires a workload, whatever built it, to a database: the ApiObject underneath gets the client
+ * environment on its pod template's containers each time it renders, and the workload is admitted
+ * to the database's NetworkPolicy. With TLS, the pod mounts the CA certificate (its key alone) in
+ * those containers. The pod template is read at synth: the mistakes that only it shows (no pod
+ * template, no container, a container name that is not there) are reported then.
  */
-export function connectWorkload(db: IPostgresDatabase & Construct, workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
+export function connectWorkload(db: IPostgresDatabase & Construct, workload: IConstruct, options: PostgresConnectOptions = {}): void {
   const problems = Problems.of(db, `connect(${workload.node.path})`);
-  const settings = clientSettings(db, options, problems, workload.metadata.namespace);
-  const containers = options.container ? [options.container] : workload.containers;
-  if (containers.length === 0) {
-    problems.add('workload', workload.node.path, 'has no container', 'add its containers before connect(), or pass options.container');
+  const containerName = targetContainer(options, problems);
+  const object = apiObjectOf(workload);
+  if (!object) {
+    problems.add('workload', workload.node.path, 'has no Kubernetes object: it is neither an ApiObject nor a construct whose default child is one',
+      'pass the workload itself: a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod of cdk8s-plus, or an ApiObject such as KubeDeployment');
+    return;
   }
-  if (settings?.tls && options.container && ![...workload.containers, ...workload.initContainers].includes(options.container)) {
-    problems.add('options.container', options.container.name ?? '(unnamed)', `is not a container of ${workload.node.path}, whose pod must mount the CA certificate`,
-      'pass a container of the workload');
-  } else if (settings?.tls) {
-    const volume = caVolume(db, workload, settings.tls);
-    if (CA_KEYS.get(volume) !== settings.tls.caKey) {
-      problems.add('CA key', settings.tls.caKey, `differs from the key '${CA_KEYS.get(volume)}' of the same Secret '${settings.tls.caSecretName}' `
+  const settings = clientSettings(db, options, problems, object.metadata.namespace);
+  if (settings?.tls) {
+    const mounted = caKeys(object);
+    const key = mounted.get(settings.tls.volumeName);
+    if (key !== undefined && key !== settings.tls.caKey) {
+      problems.add('CA key', settings.tls.caKey, `differs from the key '${key}' of the same Secret '${settings.tls.caSecretName}' `
         + 'that another connect() mounted in this workload', 'keep one CA certificate per Secret, under one key');
     }
-    for (const container of containers.filter((c) => !c.mounts.some((m) => m.path === settings.tls!.mountPath))) {
-      container.mount(settings.tls.mountPath, volume, { readOnly: true });
-    }
+    mounted.set(settings.tls.volumeName, key ?? settings.tls.caKey);
   }
+  problems.checkAtSynth((add) => checkPodTemplate(workload, object, containerName, add));
+  markConnected(db, object);
   if (settings) {
-    for (const variable of clientEnv(settings)) {
-      const value = variable.secretKeyRef
-        ? kplus.EnvValue.fromSecretValue({ secret: importedSecret(db, variable.secretKeyRef.name), key: variable.secretKeyRef.key })
-        : kplus.EnvValue.fromValue(variable.value ?? '');
-      for (const container of containers) {
-        container.env.addVariable(variable.name, value);
+    const env = clientEnv(settings).map((v) => sortedKeys(v.secretKeyRef
+      ? { name: v.name, valueFrom: { secretKeyRef: { name: v.secretKeyRef.name, key: v.secretKeyRef.key } } }
+      : { name: v.name, value: v.value }));
+    const tls = settings.tls;
+    editAtSynth(object, (json) => {
+      setClientEnv(json, env, containerName);
+      if (tls) {
+        mountCa(json, tls, containerName);
       }
-    }
+    });
+    addNeeds(db, () => [{
+      kind: 'Secret',
+      namespace: object.metadata.namespace,
+      name: settings.secretName,
+      description: `the password ${workload.node.path} connects with`,
+      keys: [{
+        key: settings.passwordKey,
+        description: `password of the role '${settings.username}' (PGPASSWORD of ${workload.node.path})`,
+        optional: false,
+        placeholder: '<password>',
+      }],
+      requiredBy: workload.node.path,
+    }, ...(tls ? [{
+      kind: 'Secret' as const,
+      namespace: object.metadata.namespace,
+      name: tls.caSecretName,
+      description: `the CA certificate ${workload.node.path} verifies the database with`,
+      keys: [{
+        key: tls.caKey,
+        description: `the CA certificate that signed the server's, which the client verifies it with (sslmode=verify-full)`,
+        optional: false,
+        placeholder: '<CA certificate file>',
+        fromFile: true,
+      }],
+      requiredBy: workload.node.path,
+    }] : [])]);
   }
   db.allowFrom(workload);
 }
 
-/** The key each CA volume this library created projects. */
-const CA_KEYS = new WeakMap<kplus.Volume, string>();
+/** The CA key each CA volume that connect() added to a workload projects, by volume name. */
+const CA_KEYS = new WeakMap<ApiObject, Map<string, string>>();
 
-/** The workload's volume of a CA Secret: one per Secret, shared by every database that uses it. */
-function caVolume(scope: Construct, workload: kplus.AbstractPod, tls: ClientTls): kplus.Volume {
-  const existing = [...workload.volumes, ...workload.containers.flatMap((c) => c.mounts.map((m) => m.volume))]
-    .find((v) => v.name === tls.volumeName && CA_KEYS.has(v));
-  if (existing) {
-    return existing;
+function caKeys(object: ApiObject): Map<string, string> {
+  let keys = CA_KEYS.get(object);
+  if (!keys) {
+    keys = new Map();
+    CA_KEYS.set(object, keys);
   }
-  const k8sVolume = clientCaVolume(tls);
-  const volume = kplus.Volume.fromSecret(scope, `ClientCa-${workload.node.addr}-${tls.volumeName}`, importedSecret(scope, tls.caSecretName), {
-    name: k8sVolume.name,
-    items: { [tls.caKey]: { path: tls.caKey } },
-    defaultMode: k8sVolume.secret!.defaultMode,
-  });
-  CA_KEYS.set(volume, tls.caKey);
-  return volume;
+  return keys;
 }
 
-function importedSecret(scope: Construct, name: string): kplus.ISecret {
-  const id = `ClientSecret-${name}`;
-  return (scope.node.tryFindChild(id) as kplus.ISecret | undefined) ?? kplus.Secret.fromSecretName(scope, id, name);
+/**
+ * Mounts the CA Secret (its CA key alone: the Secret may also hold a server's private key) in
+ * the containers of a rendered workload (the one named, or all): one volume per Secret, shared
+ * by every database that uses it.
+ */
+function mountCa(json: any, tls: ClientTls, containerName: string | undefined): void {
+  const pod = podTemplateOf(json);
+  if (!pod) {
+    return;
+  }
+  const volumes: any[] = Array.isArray(pod.spec.volumes) ? [...pod.spec.volumes] : [];
+  if (!volumes.some((v) => v?.name === tls.volumeName)) {
+    volumes.push(sortedKeys(clientCaVolume(tls)));
+    setField(pod.spec, 'volumes', volumes);
+  }
+  for (const container of (Array.isArray(pod.spec.containers) ? pod.spec.containers : [])) {
+    if (containerName !== undefined && container.name !== containerName) {
+      continue;
+    }
+    const mounts: any[] = Array.isArray(container.volumeMounts) ? [...container.volumeMounts] : [];
+    if (!mounts.some((m) => m?.mountPath === tls.mountPath)) {
+      mounts.push({ mountPath: tls.mountPath, name: tls.volumeName, readOnly: true });
+      setField(container, 'volumeMounts', mounts);
+    }
+  }
+}
+
+/** The container `options` name, if any: `containerName`, or the name of the deprecated `container` (also when they differ, a problem). */
+function targetContainer(options: PostgresConnectOptions, problems: Problems): string | undefined {
+  const fromContainer = options.container?.name;
+  if (options.containerName !== undefined && fromContainer !== undefined && options.containerName !== fromContainer) {
+    problems.add('options.containerName', options.containerName, `and options.container ('${fromContainer}') name different containers`,
+      'give containerName alone');
+    return fromContainer;
+  }
+  return options.containerName ?? fromContainer;
+}
+
+type Report = (prop: string, value: unknown, reason: string, fix: string) => void;
+
+/** At synth: the workload renders a pod template with containers, among them the one named. */
+function checkPodTemplate(workload: IConstruct, object: ApiObject, containerName: string | undefined, add: Report): void {
+  const path = workload.node.path;
+  const noContainer = () => add('workload', path, 'has no container', 'add its containers, or connect another workload');
+  const plusContainers = (workload as { containers?: unknown }).containers;
+  if (Array.isArray(plusContainers) && plusContainers.length === 0) {
+    noContainer(); // a cdk8s-plus workload without containers does not render
+    return;
+  }
+  let json: any;
+  try {
+    json = object.toJson();
+  } catch (e) {
+    add('workload', path, `cannot be rendered to read its pod template (${(e as Error).message})`, 'fix the workload, or connect another one');
+    return;
+  }
+  const pod = podTemplateOf(json);
+  if (!pod) {
+    add('workload', path, `has no pod template: a ${json?.kind ?? 'object'} has none at spec.template, spec.jobTemplate.spec.template or spec`,
+      'connect a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod');
+    return;
+  }
+  const names = (Array.isArray(pod.spec.containers) ? pod.spec.containers : []).map((c: any) => c?.name);
+  if (names.length === 0) {
+    noContainer();
+  } else if (containerName !== undefined && !names.includes(containerName)) {
+    add('options.containerName', containerName, `names no container of ${path}, whose containers are ${names.map((n: string) => `'${n}'`).join(', ')}`,
+      `use one of them, or leave containerName unset to connect every container`);
+  }
+}
+
+/**
+ * Sets the client environment on the containers of a rendered workload (the one named, or
+ * all): a variable it already has is replaced where it is, the others are appended.
+ */
+function setClientEnv(json: any, env: any[], containerName: string | undefined): void {
+  const pod = podTemplateOf(json);
+  for (const container of (Array.isArray(pod?.spec.containers) ? pod!.spec.containers : [])) {
+    if (containerName !== undefined && container.name !== containerName) {
+      continue;
+    }
+    const merged: any[] = Array.isArray(container.env) ? [...container.env] : [];
+    for (const variable of env) {
+      const at = merged.findIndex((e) => e?.name === variable.name);
+      if (at >= 0) {
+        merged[at] = variable;
+      } else {
+        merged.push(variable);
+      }
+    }
+    setField(container, 'env', merged);
+  }
 }

@@ -46,18 +46,31 @@ export interface IPostgresDatabase extends IConstruct {
   /**
    * Admits a peer to the PostgreSQL port, when the database has a NetworkPolicy.
    *
+   * The peer is a workload, by the selector of its pods (read at synth): a Deployment,
+   * StatefulSet, DaemonSet, Job, CronJob or Pod of any cdk8s-plus major, an object of an app's
+   * own `cdk8s import` (`KubeDeployment`, ...) or any ApiObject with a pod template; or pods or
+   * namespaces selected with cdk8s-plus (`Pods.select()`, `Namespaces.select()`). Anything
+   * else is a problem reported at synth.
+   *
    * @returns whether a NetworkPolicy rule was added
    */
-  allowFrom(peer: kplus.INetworkPolicyPeer): boolean;
+  allowFrom(peer: IConstruct): boolean;
 
   /**
    * Wires a workload to the database: sets the libpq environment variables (`PGHOST`,
    * `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` by `secretKeyRef`, and `DATABASE_URL`
-   * without the password) on its containers, and admits it to the database's NetworkPolicy.
-   * When the database serves TLS, it mounts the CA certificate and adds `PGSSLMODE=verify-full`
-   * and `PGSSLROOTCERT` (and both to `DATABASE_URL`).
+   * without the password) on the containers of its pod template, and admits it to the
+   * database's NetworkPolicy. When the database serves TLS, it mounts the CA certificate and
+   * adds `PGSSLMODE=verify-full` and `PGSSLROOTCERT` (and both to `DATABASE_URL`).
+   *
+   * The workload is a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod of any cdk8s-plus
+   * major, an object of an app's own `cdk8s import` (`KubeDeployment`, `KubeStatefulSet`,
+   * `KubeJob`, `KubeCronJob`, `KubePod`, ...), or any construct whose default child is such an
+   * object. The variables are added to its rendered pod template at synth, to every container it
+   * has then (or to `options.containerName`); a workload without a pod template or without that
+   * container is a problem reported at synth.
    */
-  connect(workload: kplus.AbstractPod, options?: PostgresConnectOptions): void;
+  connect(workload: IConstruct, options?: PostgresConnectOptions): void;
 }
 
 /**
@@ -65,9 +78,17 @@ export interface IPostgresDatabase extends IConstruct {
  */
 export interface PostgresConnectOptions {
   /**
-   * The container that connects.
+   * Name of the container that connects.
    *
-   * @default - every container the workload has when `connect()` is called
+   * @default - every container of the workload's pod template (init containers excepted)
+   */
+  readonly containerName?: string;
+
+  /**
+   * The cdk8s-plus-27 container that connects.
+   *
+   * @default - every container of the workload's pod template (init containers excepted)
+   * @deprecated use `containerName`, which works with every cdk8s-plus major and imported classes
    */
   readonly container?: kplus.Container;
 

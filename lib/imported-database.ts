@@ -1,6 +1,5 @@
 // A database this app does not manage (internal; created by PostgresStatefulSet.fromServiceName).
-import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { SUPERUSER_DEFAULTS } from './roles';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { DEFAULT_CLUSTER_DOMAIN, serviceDnsName } from './dns';
@@ -64,11 +63,11 @@ export class ImportedPostgresDatabase extends Construct implements IPostgresData
     }
   }
 
-  public allowFrom(_peer: kplus.INetworkPolicyPeer): boolean {
+  public allowFrom(_peer: IConstruct): boolean {
     return false;
   }
 
-  public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
+  public connect(workload: IConstruct, options: PostgresConnectOptions = {}): void {
     connectWorkload(this, workload, options);
   }
 }

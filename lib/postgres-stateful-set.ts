@@ -1,16 +1,19 @@
 import { ApiObject, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { PostgresBackup } from './backups';
 import { connectWorkload } from './connection';
 import { IPostgresDatabase, PostgresConnectOptions, PostgresDatabaseImportOptions } from './database';
 import { podDnsName } from './dns';
 import { ImportedPostgresDatabase } from './imported-database';
+import { instanceNeeds } from './instance-prerequisites';
 import { claimNames, NamedObject } from './name-claims';
 import { Problems } from './problems';
+import { PostgresPrerequisite } from './prerequisite';
+import { addNeeds, prerequisitesOfConstruct } from './prerequisite-registry';
 import { PostgresStatefulSetProps } from './props';
 import { renderDisruptionBudget } from './render/disruption-budget';
-import { admit, renderNetworkPolicy } from './render/network-policy';
+import { admitClient, renderNetworkPolicy } from './render/network-policy';
 import { PodContribution, renderPodTemplate } from './render/pod-template';
 import { renderSecret } from './render/secret';
 import { renderHeadlessService } from './render/services';
@@ -233,6 +236,7 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
     const problems = Problems.of(this, 'PostgresStatefulSet');
     validate(spec, props, problems);
     claimNames(this, problems, spec.effectiveNamespace, namedObjects(spec));
+    addNeeds(this, () => instanceNeeds(this, spec));
 
     // render, in manifest order: what the StatefulSet needs comes before it
     this.secret = renderSecret(this, spec);
@@ -307,27 +311,48 @@ export class PostgresStatefulSet extends Construct implements IPostgresDatabase 
   }
 
   /**
-   * Admits a peer (pods, a namespace, a cdk8s-plus workload) to the PostgreSQL port.
+   * What must exist in the cluster before the first `kubectl apply`, which the manifests refer
+   * to but do not contain: the Secret with the passwords and the keys it must hold (unless
+   * `PostgresCredentials.fromPassword()` renders it), the Secrets of workloads connected from
+   * another namespace, an init scripts ConfigMap made elsewhere, the storage class. Each comes
+   * with the `kubectl` command that creates it, with placeholders for the passwords.
+   *
+   * `PostgresSynth.prerequisitesOf(app)` lists them for a whole app, without what the app
+   * renders itself; `PostgresSynth.synthOrReport(app)` prints them after a synth.
+   */
+  public get prerequisites(): PostgresPrerequisite[] {
+    return prerequisitesOfConstruct(this);
+  }
+
+  /**
+   * Admits a peer to the PostgreSQL port: a workload of any cdk8s-plus major or imported class
+   * (`KubeDeployment`, ...) by the selector of its pods, read at synth, or pods or namespaces
+   * selected with cdk8s-plus (`Pods.select()`, `Namespaces.select()`).
    *
    * Only meaningful with a NetworkPolicy (`allowedClients`); without one every pod may already connect.
    *
    * @returns whether a NetworkPolicy rule was added
    */
-  public allowFrom(peer: kplus.INetworkPolicyPeer): boolean {
+  public allowFrom(peer: IConstruct): boolean {
     if (!this.networkPolicy) {
       return false;
     }
-    admit(this.networkPolicy, this.spec, peer);
+    admitClient(this, this.networkPolicy, this.spec, peer);
     return true;
   }
 
   /**
    * Wires a workload to this database: sets `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`,
-   * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on its containers,
-   * and admits it to the NetworkPolicy when there is one (`allowedClients`). With TLS, it mounts
-   * the CA certificate and adds `PGSSLMODE=verify-full` and `PGSSLROOTCERT` (in `DATABASE_URL` too).
+   * `PGPASSWORD` (by `secretKeyRef`) and `DATABASE_URL` (without the password) on the containers
+   * of its pod template, and admits it to the NetworkPolicy when there is one (`allowedClients`).
+   * With TLS, it mounts the CA certificate and adds `PGSSLMODE=verify-full` and `PGSSLROOTCERT`
+   * (in `DATABASE_URL` too).
+   *
+   * The workload is a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod of any cdk8s-plus
+   * major, an object of the app's own `cdk8s import` (`KubeDeployment`, `KubeJob`, `KubePod`, ...),
+   * or any construct whose default child is one; its pod template is read at synth.
    */
-  public connect(workload: kplus.AbstractPod, options: PostgresConnectOptions = {}): void {
+  public connect(workload: IConstruct, options: PostgresConnectOptions = {}): void {
     connectWorkload(this, workload, options);
   }
 }

@@ -47,7 +47,29 @@ export class Problems {
     if (this._items.length === 0) {
       this.scope.node.addValidation({ validate: () => [...this._items] });
     }
-    this._items.push(`${this.subject}: ${prop} ${reason}, got ${show(value)}. Fix: ${fix}`);
+    this._items.push(this.format(prop, value, reason, fix));
+  }
+
+  /**
+   * Registers a check that runs when the app is validated, for what can only be known at synth
+   * (what a workload's pod template holds once rendered). What it finds is reported with the
+   * other problems, in the same form, and not kept. Once it finds nothing it is not run again:
+   * cdk8s validates the whole app once per chart it synthesizes, and what such a check reads
+   * only grows (containers and labels are added, not removed), so a valid app pays for it once.
+   */
+  public checkAtSynth(check: (add: (prop: string, value: unknown, reason: string, fix: string) => void) => void): void {
+    let passed = false;
+    this.scope.node.addValidation({
+      validate: () => {
+        if (passed) {
+          return [];
+        }
+        const found: string[] = [];
+        check((prop, value, reason, fix) => found.push(this.format(prop, value, reason, fix)));
+        passed = found.length === 0;
+        return found;
+      },
+    });
   }
 
   /** Records a problem with a prop when `reason` is defined. */
@@ -55,6 +77,10 @@ export class Problems {
     if (reason !== undefined) {
       this.add(prop, value, reason, fix);
     }
+  }
+
+  private format(prop: string, value: unknown, reason: string, fix: string): string {
+    return `${this.subject}: ${prop} ${reason}, got ${show(value)}. Fix: ${fix}`;
   }
 }
 

@@ -2,6 +2,7 @@
 // resolve.ts, checked in validate.ts, and rendered by render/.
 import { ApiObjectMetadata, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { IConstruct } from 'constructs';
 import { PostgresBackupOptions, PostgresRestoreOptions } from './backup';
 import { ClaimRetentionPolicy } from './claim-retention';
 import { PostgresCredentials } from './credentials';
@@ -377,12 +378,13 @@ export interface PostgresStatefulSetProps {
   readonly readOnlyServiceName?: string;
 
   /**
-   * Pods allowed to connect. When set, a NetworkPolicy denies every other ingress to the
-   * database pods; `allowFrom()` adds more peers later.
+   * Pods allowed to connect: workloads of any cdk8s-plus major or imported class, or pods and
+   * namespaces selected with cdk8s-plus (see `allowFrom()`). When set, a NetworkPolicy denies
+   * every other ingress to the database pods; `allowFrom()` and `connect()` add more later.
    *
    * @default - no NetworkPolicy: any pod that can reach the pods may try to connect
    */
-  readonly allowedClients?: kplus.INetworkPolicyPeer[];
+  readonly allowedClients?: IConstruct[];
 
   /**
    * Upgrade data written by an older PostgreSQL major version to the image's: name the image it

@@ -108,7 +108,7 @@ export interface InstanceSpec {
   readonly podDisruptionBudget: boolean;
   readonly spreadAcrossNodes: boolean;
   /** Peers a NetworkPolicy admits; undefined: no NetworkPolicy. */
-  readonly allowedClients?: kplus.INetworkPolicyPeer[];
+  readonly allowedClients?: IConstruct[];
   /** A major version upgrade of the data on the volume; undefined without `majorUpgrade`. */
   readonly upgrade?: UpgradeSpec;
   /**

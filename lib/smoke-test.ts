@@ -1,5 +1,4 @@
 import { ApiObject, Duration, Names } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import { clientEnv, clientSettings } from './connection';
@@ -55,8 +54,8 @@ export interface PostgresSmokeTestProps {
 
 /**
  * A Job that connects to a database over its Service DNS name with its credentials, runs a
- * query, and fails when it cannot, like `helm test`. It is the exercise's
- * `kubectl run pg-psql ... psql -h <service>.<namespace>.svc.cluster.local -U postgres`, as a construct.
+ * query, and fails when it cannot, like `helm test`: the usual manual check,
+ * `kubectl run ... psql -h <service>.<namespace>.svc.cluster.local -U postgres`, as a construct.
  *
  * It waits up to `timeout` for the database to accept connections, so it can be applied
  * together with the database. Its pod meets the "restricted" Pod Security Standard, and it is
@@ -127,7 +126,7 @@ export class PostgresSmokeTest extends Construct {
         },
       },
     });
-    props.database.allowFrom(kplus.Pods.select(this, 'Pods', { labels }));
+    props.database.allowFrom(this.job);
     if (props.database instanceof PostgresStatefulSet) {
       this.job.addDependency(props.database.statefulSet);
     }

@@ -97,7 +97,7 @@ test('connect() reports credentials that would render a password, and workloads 
     + 'the database role was created with, got PostgresCredentials.fromPassword(<password>, { username: \'app\' }). '
     + 'Fix: use PostgresCredentials.fromSecretName() or fromSecret()');
   expect(message).toContain('[test/Db] connect(test/Empty): workload has no container, got \'test/Empty\'. '
-    + 'Fix: add its containers before connect(), or pass options.container');
+    + 'Fix: add its containers, or connect another workload');
   expect(message).not.toContain("'x'");
 });
 

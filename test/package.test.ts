@@ -5,7 +5,12 @@
 //   - `npm install git+file://...` of this working tree, offline from the npm cache that `npm ci`
 //     filled: npm clones it, installs its devDependencies, runs `prepare` (the jsii build), packs
 //     and installs it. That takes about half a minute of the two cores, so it starts first, in the
-//     background, and its test awaits it last.
+//     background, and its test awaits it last;
+//   - the tarball installed by npm into a TypeScript app made as `cdk8s init typescript-app`
+//     makes it (cdk8s-plus-33, the cdk8s and constructs its template asks for), from the same
+//     npm cache: npm adds cdk8s-plus-27, the library's peer. The README's examples are its code,
+//     for cdk8s-plus-33 and for cdk8s-plus-27; tsc type-checks them with the template's
+//     tsconfig.json, and node synthesizes them. It also installs in the background.
 // Relies on the jsii build that `npm test` runs before jest (`npm run build`); the packing itself
 // runs with --ignore-scripts so that it does not build a second time.
 import { execFileSync, spawn } from 'child_process';
@@ -15,7 +20,8 @@ import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { oneOfKind } from './util';
+import { StrictSchema } from '../validation/strict-schema';
+import { allOfKind, oneOfKind } from './util';
 
 const root = path.resolve(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf-8'));
@@ -124,6 +130,87 @@ function newApp(dir: string, packageJson: object = {}): string {
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /**
+ * The npm cache of the installs: npm clones a git dependency and installs its devDependencies
+ * (about 280 MB of small files) under <cache>/_cacache/tmp, then deletes them: on this disk that
+ * costs some 15 s of system time. So the installs get a cache directory of their own, under tmp
+ * (in memory when /dev/shm exists), whose index and content are links to the npm cache that
+ * `npm ci` filled.
+ */
+function sharedCache(tmp: string): string {
+  const cache = path.join(tmp, 'npm-cache');
+  if (fs.existsSync(cache)) {
+    return cache;
+  }
+  const userCache = process.env.npm_config_cache || run('npm', ['config', 'get', 'cache'], root).trim();
+  fs.mkdirSync(path.join(cache, '_cacache'), { recursive: true });
+  for (const part of ['index-v5', 'content-v2']) {
+    if (!fs.existsSync(path.join(userCache, '_cacache', part))) {
+      throw new Error(`the npm cache ${userCache} has no ${part}: run \`npm ci\` first, which fills it`);
+    }
+    fs.symlinkSync(path.join(userCache, '_cacache', part), path.join(cache, '_cacache', part));
+  }
+  return cache;
+}
+
+/**
+ * An npm cache for an install that may go to the registry (`--prefer-offline`): the content of
+ * the shared cache (content-addressed: written once, by rename, never changed), and a copy of its
+ * index. npm rewrites the index entries of what it fetches (and drops older ones), and the git
+ * install, running at the same time with `--offline`, must find the entries `npm ci` left.
+ */
+function ownIndexCache(tmp: string): string {
+  const shared = path.join(sharedCache(tmp), '_cacache');
+  const cache = path.join(tmp, 'npm-cache-own-index');
+  fs.mkdirSync(path.join(cache, '_cacache'), { recursive: true });
+  fs.symlinkSync(fs.realpathSync(path.join(shared, 'content-v2')), path.join(cache, '_cacache', 'content-v2'));
+  fs.cpSync(fs.realpathSync(path.join(shared, 'index-v5')), path.join(cache, '_cacache', 'index-v5'), { recursive: true });
+  return cache;
+}
+
+/**
+ * The package.json of `cdk8s init typescript-app` with this repository's cdk8s-cli: its template,
+ * with the versions init writes there (those of the cdk8s and cdk8s-plus-33 that cdk8s-cli
+ * resolves, and cdk8s-cli's own constructs range; lib/cli/cmds/init.js).
+ */
+function templatePackageJson(): any {
+  const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [root] }));
+  const versionOf = (name: string) => JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`, { paths: [cli] }), 'utf-8')).version;
+  const cliPackage = JSON.parse(fs.readFileSync(path.join(cli, 'package.json'), 'utf-8'));
+  const values: { [placeholder: string]: string } = {
+    '{{ $base }}': 'my-app',
+    '{{ cdk8s_core_version }}': versionOf('cdk8s'),
+    '{{ cdk8s_plus_version }}': versionOf('cdk8s-plus-33'),
+    '{{ constructs_version }}': cliPackage.dependencies.constructs.replace('^', ''),
+    '{{ cdk8s_cli_spec }}': `^${cliPackage.version}`,
+  };
+  const text = Object.entries(values).reduce((t, [placeholder, value]) => t.split(placeholder).join(value),
+    fs.readFileSync(path.join(cli, 'templates', 'typescript-app', 'package.json'), 'utf-8'));
+  if (text.includes('{{')) {
+    throw new Error(`cdk8s-cli's typescript-app template has a placeholder this test does not fill:\n${text}`);
+  }
+  return JSON.parse(text);
+}
+
+/**
+ * An app made as `cdk8s init typescript-app` makes it, with the tarball installed by npm from the
+ * shared cache's content (`--prefer-offline`: the registry only for what the cache lacks). Its
+ * devDependencies (jest, ts-node, cdk8s-cli, ...) are left out: the test type-checks with this
+ * repository's TypeScript (the template's 5.9) and runs the apps with node. `--omit=optional`
+ * leaves out `backport`, an optional dependency of cdk8s-plus-27 2.9.5 (about 190 packages).
+ */
+async function installTemplateApp(tmp: string, tarball: string) {
+  const app = path.join(tmp, 'template-app');
+  fs.mkdirSync(app);
+  const template = templatePackageJson();
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ ...template, devDependencies: {} }, undefined, 2));
+  const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [root] }));
+  fs.copyFileSync(path.join(cli, 'templates', 'typescript-app', 'tsconfig.json'), path.join(app, 'tsconfig.json'));
+  const started = Date.now();
+  const result = await runAsync('npm', ['install', tarball, '--prefer-offline', '--omit=optional', '--no-audit', '--no-fund', '--cache', ownIndexCache(tmp)], app);
+  return { app, template, seconds: (Date.now() - started) / 1000, ...result };
+}
+
+/**
  * Installs this working tree from git, as `npm install git+file://...`: tracked and untracked
  * files that git does not ignore, as they are now, committed into a throw-away repository.
  */
@@ -141,19 +228,7 @@ async function installFromGit(tmp: string) {
   run('git', [...git, 'add', '--all'], source);
   run('git', [...git, 'commit', '--quiet', '--message', 'the working tree under test'], source);
 
-  // npm clones a git dependency and installs its devDependencies (about 280 MB of small files)
-  // under <cache>/_cacache/tmp, then deletes them: on this disk that costs some 15 s of system
-  // time. So the install gets a cache directory of its own, under tmp (in memory when /dev/shm
-  // exists), whose index and content are links to the npm cache that `npm ci` filled.
-  const userCache = process.env.npm_config_cache || run('npm', ['config', 'get', 'cache'], root).trim();
-  const cache = path.join(tmp, 'npm-cache');
-  fs.mkdirSync(path.join(cache, '_cacache'), { recursive: true });
-  for (const part of ['index-v5', 'content-v2']) {
-    if (!fs.existsSync(path.join(userCache, '_cacache', part))) {
-      throw new Error(`the npm cache ${userCache} has no ${part}: run \`npm ci\` first, which fills it`);
-    }
-    fs.symlinkSync(path.join(userCache, '_cacache', part), path.join(cache, '_cacache', part));
-  }
+  const cache = sharedCache(tmp);
 
   // allowScripts as the README says (npm 11 warns about an unreviewed prepare without it)
   const app = newApp(path.join(tmp, 'git-app'), { allowScripts: { [`git+file://${source}`]: true } });
@@ -166,6 +241,7 @@ let tmp: string;
 let tarball: string;
 let unpacked: string;
 let fromGit: ReturnType<typeof installFromGit>;
+let fromTemplate: ReturnType<typeof installTemplateApp>;
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, '.jsii'))) {
@@ -179,10 +255,13 @@ beforeAll(() => {
   fs.mkdirSync(path.join(tmp, 'unpacked'));
   run('tar', ['-xzf', tarball, '-C', path.join(tmp, 'unpacked')], tmp);
   unpacked = path.join(tmp, 'unpacked', 'package'); // npm tarballs hold everything under package/
+  fromTemplate = installTemplateApp(tmp, tarball);
+  fromTemplate.catch(() => undefined); // awaited by its tests
 }, 30_000);
 
 afterAll(async () => {
   await fromGit?.catch(() => undefined); // never delete the directories under a running npm
+  await fromTemplate?.catch(() => undefined);
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
@@ -260,7 +339,7 @@ describe('a cdk8s app with the tarball installed', () => {
     // MAKE_IT=invalid-props gives invalid props. It ends as the README says.
     fs.writeFileSync(path.join(app, 'main.js'), `
       const { ApiObject, App, Chart, Size } = require('cdk8s');
-      const { PostgresStatefulSet, PostgresCredentials } = require('cdk8s-postgres-statefulset');
+      const { PostgresStatefulSet, PostgresCredentials, PostgresSynth } = require('cdk8s-postgres-statefulset');
 
       const app = new App();
       const chart = new Chart(app, 'shop', { namespace: 'shop' });
@@ -277,23 +356,19 @@ describe('a cdk8s app with the tarball installed', () => {
         new ApiObject(chart, 'Hand', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'hand-written' }, spec: { clusterIp: 'None' } });
       }
 
-      const problems = app.node.findAll().flatMap((c) => c.node.validate().map((p) => \`[\${c.node.path}] \${p}\`));
-      if (problems.length > 0) {
-        console.error(problems.join('\\n'));
-        process.exit(1);
+      // As the README says: the problems without a stack trace, or the manifests
+      if (PostgresSynth.synthOrReport(app)) {
+        // The package roots of every cdk8s and constructs module this process loaded.
+        const loaded = Object.keys(require.cache)
+          .map((file) => /^(.*[\\\\/]node_modules[\\\\/](?:cdk8s|constructs))[\\\\/]/.exec(file)?.[1])
+          .filter(Boolean);
+        console.log(JSON.stringify({ serviceDnsName: db.serviceDnsName, loaded: [...new Set(loaded)].sort() }));
       }
-      app.synth();
-
-      // The package roots of every cdk8s and constructs module this process loaded.
-      const loaded = Object.keys(require.cache)
-        .map((file) => /^(.*[\\\\/]node_modules[\\\\/](?:cdk8s|constructs))[\\\\/]/.exec(file)?.[1])
-        .filter(Boolean);
-      console.log(JSON.stringify({ serviceDnsName: db.serviceDnsName, loaded: [...new Set(loaded)].sort() }));
     `);
   }, 30_000);
 
-  test('README: main.ts ends with the same problem check as this app', () => {
-    expect(readme).toContain('const problems = app.node.findAll().flatMap((c) => c.node.validate().map((p) => `[${c.node.path}] ${p}`));');
+  test('README: main.ts ends as this app does', () => {
+    expect(readme).toContain('\nPostgresSynth.synthOrReport(app);');
     expect(readme).toContain('"synth": "node synth.js"');
   });
 
@@ -360,9 +435,126 @@ describe('a cdk8s app with the tarball installed', () => {
     const { status, output } = await runAsync('node', ['synth.js'], app, { ...shellEnv, MAKE_IT: 'invalid-props' });
     expect(output).toContain('[shop/Orders] PostgresStatefulSet: replicas must be a positive integer, got 0. Fix: ');
     expect(output).toContain('[shop/Orders] PostgresStatefulSet: image uses the \'latest\' tag');
+    expect(output).toContain('Nothing was written.');
     expect(output).not.toMatch(/^\s+at /m);
     expect(status).toBe(1);
     expect(fs.existsSync(outdir())).toBe(false);
+  }, 30_000);
+});
+
+describe('a TypeScript app made as `cdk8s init typescript-app` makes it (cdk8s-plus-33), the tarball installed by npm', () => {
+  let app: string;
+  let template: any;
+  let tsc: { status: number | null; output: string };
+  /** Runs one of the app's compiled files with node; returns its output and its manifest. */
+  const synthesize = async (main: string) => {
+    const outdir = path.join(app, `dist-${main}`);
+    const result = await runAsync('node', [`${main}.js`], app, { ...shellEnv, CDK8S_OUTDIR: outdir });
+    const file = path.join(outdir, 'shop.k8s.yaml');
+    const manifest = fs.existsSync(file) ? parseAllDocuments(fs.readFileSync(file, 'utf-8')).map((d) => d.toJS()) : [];
+    return { ...result, manifest };
+  };
+
+  beforeAll(async () => {
+    // GIVEN the app, installed (in the background since the start of this file)
+    const installed = await fromTemplate;
+    if (installed.status !== 0) {
+      throw new Error(`npm install of the tarball into the template app failed (${installed.status}) after ${installed.seconds} s:\n${installed.output}`);
+    }
+    ({ app, template } = installed);
+    // AND its code: the README's examples, for cdk8s-plus-33 and for cdk8s-plus-27
+    fs.writeFileSync(path.join(app, 'main.ts'), readmeBlock('typescript', "from 'cdk8s-plus-33'"));
+    fs.writeFileSync(path.join(app, 'main27.ts'), readmeBlock('ts', 'orders.connect(reports'));
+    // AND props typed with cdk8s-plus-27 given cdk8s-plus-33's values, as the README says they may be
+    fs.writeFileSync(path.join(app, 'props33.ts'), `
+      import { App, Chart, Size } from 'cdk8s';
+      import * as kplus from 'cdk8s-plus-33';
+      import { PostgresStatefulSet } from 'cdk8s-postgres-statefulset';
+
+      const chart = new Chart(new App(), 'props');
+      const scripts = new kplus.ConfigMap(chart, 'Scripts', { data: { '10-schema.sql': 'CREATE TABLE t (id int);' } });
+      new PostgresStatefulSet(chart, 'Db', {
+        resources: { cpu: { request: kplus.Cpu.millis(250) }, memory: { request: Size.gibibytes(1), limit: Size.gibibytes(1) } },
+        initScripts: scripts,
+        imagePullPolicy: kplus.ImagePullPolicy.ALWAYS,
+      });
+      export const scriptsName = scripts.name;
+      export const manifest = chart.toJson();
+    `);
+    // WHEN tsc compiles them with the template's tsconfig.json (strict, no skipLibCheck)
+    tsc = await runAsync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--project', app], app);
+  }, 120_000);
+
+  test('npm adds cdk8s-plus-27, the library\'s peer, next to cdk8s-plus-33, with one copy of cdk8s and of constructs', () => {
+    expect(Object.keys(template.dependencies).sort()).toEqual(['cdk8s', 'cdk8s-plus-33', 'constructs']);
+    const installed = installedPackages(path.join(app, 'node_modules'));
+    expect(installed).toEqual(expect.arrayContaining(['node_modules/cdk8s-plus-27', 'node_modules/cdk8s-plus-33', `node_modules/${pkg.name}`]));
+    expect(installed.filter((p) => /(^|\/)(cdk8s|constructs)$/.test(p))).toEqual(['node_modules/cdk8s', 'node_modules/constructs']);
+    const version = (name: string) => JSON.parse(fs.readFileSync(path.join(app, 'node_modules', name, 'package.json'), 'utf-8')).version;
+    expect(version('cdk8s-plus-27')).toMatch(/^2\./);
+    expect(`^${version('cdk8s-plus-33')}`).toBe(template.dependencies['cdk8s-plus-33']);
+  });
+
+  test('tsc type-checks the README\'s examples and the props file with the template\'s tsconfig.json', () => {
+    expect(tsc.output).toBe('');
+    expect(tsc.status).toBe(0);
+  });
+
+  test('props typed with cdk8s-plus-27 take cdk8s-plus-33\'s values', async () => {
+    const { status, output } = await runAsync('node', ['-e', 'console.log(JSON.stringify(require("./props33.js")))'], app);
+    expect(status).toBe(0);
+    const { manifest, scriptsName } = JSON.parse(output);
+    const spec = oneOfKind(manifest, 'StatefulSet').spec.template.spec;
+    const postgres = spec.containers.find((c: any) => c.name === 'postgres');
+    expect(postgres.resources.requests.cpu).toBe('250m');
+    expect(postgres.imagePullPolicy).toBe('Always');
+    expect(JSON.stringify(spec.volumes)).toContain(`"name":"${scriptsName}"`);
+  });
+
+  test('cdk8s-plus-33: connect() sets the libpq variables on the Deployment and admits it; the synth lists the Secret to create', async () => {
+    const { status, output, manifest } = await synthesize('main');
+    expect(status).toBe(0);
+    const sts = oneOfKind(manifest, 'StatefulSet');
+    const secretName = sts.spec.template.spec.containers[0].env.find((e: any) => e.name === 'POSTGRES_PASSWORD').valueFrom.secretKeyRef.name;
+    const api = allOfKind(manifest, 'Deployment')[0];
+    expect(api.spec.template.spec.containers[0].env).toEqual([
+      { name: 'PGHOST', value: 'orders.shop.svc.cluster.local' },
+      { name: 'PGPORT', value: '5432' },
+      { name: 'PGDATABASE', value: 'orders' },
+      { name: 'PGUSER', value: 'postgres' },
+      { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { key: 'POSTGRES_PASSWORD', name: secretName } } },
+      { name: 'DATABASE_URL', value: 'postgresql://postgres@orders.shop.svc.cluster.local:5432/orders' },
+    ]);
+    expect(oneOfKind(manifest, 'NetworkPolicy').spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } }, podSelector: api.spec.selector }],
+        ports: [{ port: 5432, protocol: 'TCP' }],
+      },
+      // a cdk8s-plus-33 selection, as cdk8s-plus renders it
+      { from: [{ podSelector: { matchLabels: { app: 'postgres-exporter' } } }], ports: [{ port: 5432, protocol: 'TCP' }] },
+    ]);
+    expect(api.spec.selector.matchLabels).toEqual(api.spec.template.metadata.labels);
+    // every object matches the schema
+    const schema = new StrictSchema();
+    expect(manifest.flatMap((o) => schema.validate(o).map((p) => `${o.kind}/${o.metadata.name}${p}`))).toEqual([]);
+    // what to create before kubectl apply: the Secret the StatefulSet and the Deployment read
+    expect(output).toContain(`Create before the first kubectl apply (replace each <...>):\n  Secret ${secretName} in namespace shop, for shop/Orders, shop/Api:\n`);
+    expect(output).toContain(`    kubectl -n shop create secret generic ${secretName} --from-literal=POSTGRES_PASSWORD=<superuser-password> `
+      + '--from-literal=POSTGRES_REPLICATION_PASSWORD=<replication-password>\n');
+  }, 30_000);
+
+  test('cdk8s-plus-27 in the same app: the writer and the reader get their Services, both are admitted', async () => {
+    const { status, manifest } = await synthesize('main27');
+    expect(status).toBe(0);
+    const [api, reports] = ['shop-api', 'shop-reports'].map((prefix) => manifest.find((o) => o.kind === 'Deployment' && o.metadata.name.startsWith(prefix)));
+    const env = (d: any) => Object.fromEntries(d.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env(api)).toMatchObject({ PGHOST: 'orders-rw.shop.svc.cluster.local', PGUSER: 'postgres' });
+    expect(env(reports)).toMatchObject({
+      PGHOST: 'orders-ro.shop.svc.cluster.local', PGUSER: 'reporting', PGOPTIONS: '-c default_transaction_read_only=on',
+      PGPASSWORD: { secretKeyRef: { key: 'password', name: 'orders-reporting' } },
+    });
+    const admitted = oneOfKind(manifest, 'NetworkPolicy').spec.ingress.map((r: any) => r.from[0].podSelector.matchLabels);
+    expect(admitted).toEqual(expect.arrayContaining([api.spec.selector.matchLabels, reports.spec.selector.matchLabels]));
   }, 30_000);
 });
 

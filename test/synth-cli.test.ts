@@ -60,10 +60,18 @@ test('npm run synth writes exactly the committed dist/ and validates it against 
   // no upgrade check: offline it prints an http error and "A new version undefined ..."
   expect(output).not.toMatch(/new version|http error/);
   expect(contents(outdir)).toEqual(contents(path.join(root, 'dist')));
+  // after the synth, what to create before the first kubectl apply: the Secrets the example expects
+  expect(output).toContain('Create before the first kubectl apply (replace each <...>):\n'
+    + '  Secret postgresql-secrets in the namespace you apply to, for postgresql/Db:\n');
+  expect(output).toContain('    kubectl create secret generic postgresql-secrets --from-literal=POSTGRES_PASSWORD=<superuser-password> '
+    + '--from-literal=POSTGRES_REPLICATION_PASSWORD=<replication-password>\n');
+  for (const team of ['payments', 'search', 'analytics']) {
+    expect(output).toContain(`    kubectl create secret generic ${team}-postgres --from-literal=POSTGRES_PASSWORD=<superuser-password> `);
+  }
 }, 60_000);
 
 test('invalid props: npm run synth prints every problem without a stack trace, exits non-zero, and writes nothing', () => {
-  // The fixture app synthesizes as main.ts does (synthAppsOrReport).
+  // The fixture app synthesizes as main.ts and the README do (PostgresSynth.synthOrReport).
   const { status, output } = npmRunSynth('--output', outdir, '--app', 'node -r ./scripts/register-ts.js test/fixtures/invalid-props-app.ts');
   expect(status).not.toBe(0);
   expect(output).toContain('[broken/Db] PostgresStatefulSet: replicas must be a positive integer, got 0. Fix: set replicas to 1 or more');
@@ -112,6 +120,10 @@ describe('a password given at synth time never reaches the committed dist/', () 
     expect(oneOfKind(manifest, 'Secret', 'postgresql-secrets').stringData).toEqual({ POSTGRES_PASSWORD: password });
     expect(contents(path.join(checkout, 'dist'))).toEqual(contents(path.join(root, 'dist')));
     expect(filesWithPassword()).toEqual(['dist-local/postgresql.k8s.yaml']);
+    // the Secret is rendered: it is no longer listed as something to create, and no password is printed
+    expect(output).not.toContain('Secret postgresql-secrets');
+    expect(output).toContain('kubectl create secret generic payments-postgres ');
+    expect(output).not.toContain(password);
     // dist-local/ is ignored by this repository's .gitignore
     expect(runIn(root, 'git', ['check-ignore', '--quiet', '--no-index', 'dist-local/postgresql.k8s.yaml']).status).toBe(0);
     expect(runIn(root, 'git', ['check-ignore', '--quiet', '--no-index', 'dist/postgresql.k8s.yaml']).status).toBe(1);

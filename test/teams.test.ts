@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Size, Testing } from 'cdk8s';
-import { PostgresqlExerciseChart, synthApps } from '../main';
+import { PostgresSynth } from '../lib';
+import { PostgresqlExerciseChart } from '../main';
 import { TEAMS, TeamDatabasesChart } from '../teams';
 import { StrictSchema } from '../validation/strict-schema';
 import { allOfKind, errorOf, synth } from './util';
@@ -78,22 +79,28 @@ test('a mistake in one entry names that entry', () => {
 test('a mistake in a team leaves no manifest of the exercise either (main.ts writes both apps or neither)', () => {
   // GIVEN the example's two apps, in a temporary dist/, with a mistake in one team
   const dist = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-'));
+  const stderr = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   try {
     const exercise = new App({ outdir: dist, recordConstructMetadata: false });
     new PostgresqlExerciseChart(exercise, 'postgresql');
     const teams = new App({ outdir: path.join(dist, 'teams'), recordConstructMetadata: false });
     new TeamDatabasesChart(teams, 'teams', { teams: TEAMS.map((t) => t.team === 'search' ? { ...t, replicas: 0 } : t) });
-    // WHEN both are synthesized
-    const message = errorOf(() => synthApps([exercise, teams]));
+    // WHEN both are synthesized as main.ts does
+    expect(PostgresSynth.synthAllOrReport([exercise, teams])).toBe(false);
     // THEN the mistake is reported and nothing is written
-    expect(message).toContain('[teams/search] PostgresStatefulSet: replicas must be a positive integer, got 0');
+    expect(stderr.mock.calls.join('\n')).toContain('[teams/search] PostgresStatefulSet: replicas must be a positive integer, got 0');
+    expect(process.exitCode).toBe(1);
     expect(fs.readdirSync(dist, { recursive: true })).toEqual([]);
     // AND without the mistake, both are written
+    process.exitCode = undefined;
     const ok = new App({ outdir: path.join(dist, 'teams'), recordConstructMetadata: false });
     new TeamDatabasesChart(ok, 'teams', { teams: TEAMS });
-    synthApps([exercise, ok]);
+    expect(PostgresSynth.synthAllOrReport([exercise, ok])).toBe(true);
+    expect(process.exitCode).toBeUndefined();
     expect(fs.readdirSync(dist, { recursive: true }).map(String).sort()).toEqual(['postgresql.k8s.yaml', 'teams', path.join('teams', 'teams.k8s.yaml')]);
   } finally {
+    process.exitCode = undefined;
+    stderr.mockRestore();
     fs.rmSync(dist, { recursive: true, force: true });
   }
 });

@@ -223,7 +223,7 @@ describe('connect()', () => {
     db.connect(api, { container: other.containers[0] });
     const message = errorOf(() => synth(chart));
     expect(message).toContain('[test/Plain] connect(test/Api): options.tlsCaSecret only applies to a database that serves TLS, got \'ca\'.');
-    expect(message).toContain('[test/Orders] connect(test/Api): options.container is not a container of test/Api, whose pod must mount the CA certificate, got \'other\'.');
+    expect(message).toContain('[test/Orders] connect(test/Api): options.containerName names no container of test/Api, whose containers are \'main\', got \'other\'.');
   });
 });
 

@@ -1,11 +1,14 @@
 // Render: the NetworkPolicy that admits only the allowed clients (internal).
+import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { Problems } from '../problems';
 import { InstanceSpec } from '../resolve';
+import { apiObjectOf, editAtSynth, isConnected, podTemplateOf, sortedKeys, WORKLOAD_KINDS } from '../workload';
 
 /**
  * A NetworkPolicy that denies every ingress to the pods but the allowed peers' (added with
- * `admit`); none without `allowedClients`. With replication, the pods admit each other
+ * `admitClient`); none without `allowedClients`. With replication, the pods admit each other
  * (standbys stream from the primary).
  */
 export function renderNetworkPolicy(scope: Construct, spec: InstanceSpec): kplus.NetworkPolicy | undefined {
@@ -24,7 +27,101 @@ export function renderNetworkPolicy(scope: Construct, spec: InstanceSpec): kplus
   return policy;
 }
 
-/** Admits a peer to the PostgreSQL port. */
+/** Admits a cdk8s-plus peer (pods, namespaces, an IP block) to the PostgreSQL port. */
 export function admit(policy: kplus.NetworkPolicy, spec: InstanceSpec, peer: kplus.INetworkPolicyPeer): void {
   policy.addIngressRule(peer, [kplus.NetworkPolicyPort.tcp(spec.port)]);
+}
+
+/**
+ * Admits a client to the PostgreSQL port: a workload of any kind and origin by the selector of
+ * its pods, read when the policy renders; another NetworkPolicy peer of cdk8s-plus (pods or
+ * namespaces selected by labels, an IP block) as cdk8s-plus renders it. A workload kind goes by
+ * its pods even when it is a cdk8s-plus peer too, so that every major of cdk8s-plus and every
+ * imported class gives the same rule.
+ */
+export function admitClient(db: IConstruct, policy: kplus.NetworkPolicy, spec: InstanceSpec, peer: IConstruct): void {
+  const object = apiObjectOf(peer);
+  const isPlusPeer = typeof (peer as Partial<kplus.INetworkPolicyPeer>).toNetworkPolicyPeerConfig === 'function';
+  const problems = Problems.of(db, `allowFrom(${peer.node.path})`);
+  if (object && (WORKLOAD_KINDS.includes(object.kind) || !isPlusPeer)) {
+    const admitted = ADMITTED.get(policy) ?? new WeakSet<ApiObject>();
+    ADMITTED.set(policy, admitted);
+    if (admitted.has(object)) {
+      return; // allowedClients and connect(), or two connect() calls: one rule
+    }
+    admitted.add(object);
+    problems.checkAtSynth((add) => {
+      const pod = readPods(db, object, peer, add);
+      if (pod && !pod.selector) {
+        add('peer', peer.node.path, 'has no labels on its pods for the NetworkPolicy to admit them by', 'give its pod template labels (or a selector)');
+      }
+    });
+    // A rule in its place among cdk8s-plus's (rules stay in the order they were added), for pods
+    // no other pod has; at synth its peer becomes the workload's pods.
+    const marker = String(admittedCount(policy));
+    admit(policy, spec, kplus.Pods.select(db, `AdmittedWorkload${marker}`, { labels: { [PLACEHOLDER_LABEL]: marker } }));
+    editAtSynth(ApiObject.of(policy), (json) => {
+      const rules: any[] = Array.isArray(json?.spec?.ingress) ? json.spec.ingress : [];
+      const at = rules.findIndex((r) => r?.from?.[0]?.podSelector?.matchLabels?.[PLACEHOLDER_LABEL] === marker);
+      if (at < 0) {
+        return;
+      }
+      const pod = podTemplateOf(tryRender(object));
+      if (!pod?.selector) {
+        rules.splice(at, 1); // reported at synth
+        return;
+      }
+      const namespaceSelector = pod.namespace !== undefined ? { matchLabels: { [kplus.Namespace.NAME_LABEL]: pod.namespace } } : undefined;
+      rules[at] = { ...rules[at], from: [sortedKeys(namespaceSelector ? { namespaceSelector, podSelector: pod.selector } : { podSelector: pod.selector })] };
+    });
+  } else if (isPlusPeer) {
+    admit(policy, spec, peer as kplus.INetworkPolicyPeer);
+  } else {
+    problems.add('peer', peer.node.path,
+      'is neither a workload (an ApiObject with a pod template, or a construct whose default child is one) nor a NetworkPolicy peer of cdk8s-plus',
+      'pass the workload, or pods or namespaces selected with cdk8s-plus (Pods.select(), Namespaces.select())');
+  }
+}
+
+/** The workloads a policy admits already. */
+const ADMITTED = new WeakMap<kplus.NetworkPolicy, WeakSet<ApiObject>>();
+
+/** The label of the pod selector that holds a workload's place among the rules until synth. */
+const PLACEHOLDER_LABEL = 'postgres-statefulset.io/admitted-workload';
+
+const COUNTS = new WeakMap<kplus.NetworkPolicy, number>();
+
+/** A number for each workload a policy admits, in order. */
+function admittedCount(policy: kplus.NetworkPolicy): number {
+  const count = COUNTS.get(policy) ?? 0;
+  COUNTS.set(policy, count + 1);
+  return count;
+}
+
+/** The pods of a peer, read at synth; reports a peer that has none, unless connect() already did. */
+function readPods(db: IConstruct, object: ApiObject, peer: IConstruct,
+  add: (prop: string, value: unknown, reason: string, fix: string) => void) {
+  let json: any;
+  try {
+    json = object.toJson();
+  } catch (e) {
+    if (!isConnected(db, object)) {
+      add('peer', peer.node.path, `cannot be rendered to read its pod template (${(e as Error).message})`, 'fix the workload, or admit another one');
+    }
+    return undefined;
+  }
+  const pod = podTemplateOf(json);
+  if (!pod && !isConnected(db, object)) {
+    add('peer', peer.node.path, `has no pod template: a ${json?.kind ?? 'object'} has none at spec.template, spec.jobTemplate.spec.template or spec`,
+      'admit a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod, or pods selected with cdk8s-plus (Pods.select())');
+  }
+  return pod;
+}
+
+function tryRender(object: ApiObject): any {
+  try {
+    return object.toJson();
+  } catch {
+    return undefined; // reported at synth
+  }
 }
