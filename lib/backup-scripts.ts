@@ -468,7 +468,7 @@ else
 fi
 
 # 3. A temporary server on a private socket: recovery, or the logical restore; then the passwords.
-as_postgres postgres -D "$staging" "$@" -c listen_addresses= -c "unix_socket_directories=$work" > "$work/server.log" 2>&1 &
+as_postgres postgres -D "$staging" "$@" -c listen_addresses= -c "unix_socket_directories=$work" -c ssl=off > "$work/server.log" 2>&1 &
 server=$!
 export PGHOST="$work"
 polls=0

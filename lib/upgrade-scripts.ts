@@ -63,12 +63,13 @@ needs() {
 }
 
 # a server on a private socket, with arguments as arguments (never joined into shell text):
-# start_server <bindir> <datadir> [args...]; stop_server <bindir> <datadir>
+# start_server <bindir> <datadir> [args...]; stop_server <bindir> <datadir>. No TLS: the
+# certificates the pod's server uses are prepared by its own start steps, which have not run.
 start_server() {
   bin="$1"; dir="$2"; shift 2
   socket=$(mktemp -d)
   [ "$(id -u)" != 0 ] || chown postgres "$socket"
-  as_postgres "$bin/postgres" -D "$dir" "$@" -c listen_addresses= -c "unix_socket_directories=$socket" -c "port=$PGPORT" \\
+  as_postgres "$bin/postgres" -D "$dir" "$@" -c listen_addresses= -c "unix_socket_directories=$socket" -c "port=$PGPORT" -c ssl=off \\
     > "$socket/server.log" 2>&1 &
   server_pid=$!
   until "$bin/pg_isready" -q -h "$socket" -p "$PGPORT"; do
