@@ -64,12 +64,13 @@ needs() {
 
 # a server on a private socket, with arguments as arguments (never joined into shell text):
 # start_server <bindir> <datadir> [args...]; stop_server <bindir> <datadir>. No TLS: the
-# certificates the pod's server uses are prepared by its own start steps, which have not run.
+# certificates the pod's server uses are prepared by its own start steps, which have not run; no
+# WAL archiving: the archive is not mounted here, and the new database system starts its own.
 start_server() {
   bin="$1"; dir="$2"; shift 2
   socket=$(mktemp -d)
   [ "$(id -u)" != 0 ] || chown postgres "$socket"
-  as_postgres "$bin/postgres" -D "$dir" "$@" -c listen_addresses= -c "unix_socket_directories=$socket" -c "port=$PGPORT" -c ssl=off \\
+  as_postgres "$bin/postgres" -D "$dir" "$@" -c listen_addresses= -c "unix_socket_directories=$socket" -c "port=$PGPORT" -c ssl=off -c archive_mode=off \\
     > "$socket/server.log" 2>&1 &
   server_pid=$!
   until "$bin/pg_isready" -q -h "$socket" -p "$PGPORT"; do
