@@ -113,6 +113,8 @@ if [ -n "\${POSTGRES_REPLICATION_SSLMODE:-}" ]; then
 fi
 # the standby's password file, rewritten from the Secret on every start (primary_conninfo names it, and holds no password)
 passfile="\${PGDATA%/}.pgpass"
+# on a new volume, PGDATA's parent may not exist yet (/var/lib/postgresql/18/docker)
+mkdir -p "$(dirname "$passfile")"
 escape() { printf '%s' "$1" | sed 's/[\\\\:]/\\\\&/g'; }
 (umask 077 && printf '*:*:*:%s:%s\\n' "$(escape "$POSTGRES_REPLICATION_USER")" "$(escape "$POSTGRES_REPLICATION_PASSWORD")" > "$passfile.tmp")
 mv "$passfile.tmp" "$passfile"

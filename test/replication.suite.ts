@@ -46,7 +46,7 @@ export function replicationTests(pg: Installation): void {
   function instance(props: PostgresStatefulSetProps = {}, replicationPassword: string | undefined = REPLICATION_PASSWORD): Manifest & { db: PostgresStatefulSet } {
     const chart = Testing.chart();
     const db = new PostgresStatefulSet(chart, 'Db', {
-      image: pg.image, statefulSetName: 'pg', serviceName: 'pg-svc', replicas: 3, port: PRIMARY_PORT, dataMountPath: '/data',
+      image: pg.image, statefulSetName: 'pg', serviceName: 'pg-svc', replicas: 3, port: PRIMARY_PORT,
       secretName: 'pg-secret',
       ...props,
     });
