@@ -4,12 +4,7 @@
 // restore and by pg_upgrade; then the pod starts on 18 with every row. Also: resuming after a
 // kill mid-way, and the refusal when the volume lacks room.
 //
-// Stand-in, besides pg/pod.ts's: pg_upgrade needs the old image's binaries to run in the new
-// one, which the official images allow when both are built on the same OS release. Bookworm's
-// PostgreSQL 15 in sid's chroot lacks a few of bookworm's libraries (ICU 72, libxml2, OpenLDAP
-// 2.5 and theirs): they are copied from the host into a directory the upgrade container finds
-// through LD_LIBRARY_PATH, standing for the shared OS release. Nothing of sid is shadowed
-// (their names differ from sid's).
+// Stand-in, besides pg/pod.ts's: the shared OS release pg_upgrade relies on (see pg/upgrade.ts).
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,6 +12,7 @@ import { Testing } from 'cdk8s';
 import { MajorUpgradeMethod, PostgresMajorUpgrade, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { freePorts, Installation, IS_ROOT, killGroup, PG15, PG18, Sandbox, Server, waitFor } from './pg/harness';
 import { InitResult, SimulatedPod } from './pg/pod';
+import { bookwormLibraries as gatherBookwormLibraries, installFor, withLibraries as withLibrariesIn } from './pg/upgrade';
 import { synth } from './util';
 
 jest.setTimeout(240_000);
@@ -31,8 +27,7 @@ beforeAll(async () => {
   [PORT] = await freePorts(1);
   PG18.check();
   libraries = new Sandbox('bookworm-libs-');
-  bookwormLibraries = libraries.mkdir('lib');
-  copyMissingLibraries(bookwormLibraries);
+  bookwormLibraries = gatherBookwormLibraries(libraries);
 });
 afterAll(() => {
   libraries?.cleanup();
@@ -50,35 +45,6 @@ afterEach(async () => {
   }
   sandbox.cleanup();
 });
-
-/** The libraries of the host that PostgreSQL 15's binaries need and the chroot has not, until none is missing. */
-function copyMissingLibraries(dir: string): void {
-  // a copy of PostgreSQL 15 where the chroot sees it, as the upgrade's init container copies it
-  const copy = libraries.mkdir('postgresql-15');
-  execFileSync('cp', ['-a', '/usr/lib/postgresql/15/bin', '/usr/lib/postgresql/15/lib', copy]);
-  const binaries = [
-    ...fs.readdirSync(path.join(copy, 'bin')).map((f) => path.join(copy, 'bin', f)),
-    ...fs.readdirSync(path.join(copy, 'lib')).filter((f) => f.endsWith('.so') && !f.startsWith('llvmjit')).map((f) => path.join(copy, 'lib', f)),
-  ];
-  const hostLibraries = new Map(execFileSync('ldconfig', ['-p'], { encoding: 'utf-8' }).split('\n')
-    .map((line) => /^\s*(\S+) \(libc6,x86-64\) => (\S+)$/.exec(line)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1], m[2]]));
-  for (let round = 0; round < 10; round++) {
-    const missing = new Set<string>();
-    for (const binary of binaries) {
-      const ldd = PG18.run(['ldd', binary], { LD_LIBRARY_PATH: dir }, { asRoot: IS_ROOT });
-      for (const m of ldd.stdout.matchAll(/^\s*(\S+) => not found$/gm)) {
-        missing.add(m[1]);
-      }
-    }
-    if (missing.size === 0) {
-      return;
-    }
-    for (const library of missing) {
-      fs.copyFileSync(hostLibraries.get(library)!, path.join(dir, library));
-    }
-  }
-  throw new Error('the libraries PostgreSQL 15 needs in the chroot could not be gathered');
-}
 
 test('the stand-in for the shared OS release: PostgreSQL 15 runs in the chroot with the libraries gathered', () => {
   expect(fs.readdirSync(bookwormLibraries)).toEqual(expect.arrayContaining(['libicuuc.so.72', 'libxml2.so.2']));
@@ -98,10 +64,8 @@ async function boot(p: SimulatedPod): Promise<Server> {
   return server;
 }
 
-/** The image an init container runs: the old one is PostgreSQL 15's, the new one 18's. */
-const installFor = (image: string) => (image === PG15.image ? PG15 : PG18);
-/** What the upgrade container needs besides the pod's environment: the shared OS release's libraries (see above). */
-const withLibraries = (name: string): { [name: string]: string } => (name === 'upgrade' ? { LD_LIBRARY_PATH: bookwormLibraries } : {});
+/** What the upgrade container needs besides the pod's environment: the shared OS release's libraries. */
+const withLibraries = (name: string) => withLibrariesIn(bookwormLibraries)(name);
 
 /** An init container's name and exit status, with its output when it failed. */
 const result = (i: InitResult) => `${i.name}: ${i.status}${i.status === 0 ? '' : `\n${i.output}`}`;
