@@ -9,8 +9,7 @@
 // Each run deletes and restarts one pod of each kind, interleaved, while a client inserts rows
 // (pgbench, one row per transaction, over TCP) into the primary:
 //   single   pod 0 of an instance with default props (one replica)
-//   primary  pod 0 of `replicas: 2` (and `dataMountPath: '/data'`, as the replication tests), with
-//            its standby streaming from it
+//   primary  pod 0 of `replicas: 2`, with its standby streaming from it
 //   standby  pod 1 of the same, the client still writing to the primary
 // and measures, as the kubelet would see them (see bench/kubelet.ts):
 //   stop    the preStop hook (pg_ctl stop -m fast -w: disconnects the client, writes the
@@ -234,7 +233,7 @@ async function main(argv: string[]): Promise<void> {
         progress(`PostgreSQL ${pg.major}: starting pods 0 and 1 of two replicas`);
         // the replication tests' layout: with PostgreSQL 18's default one (PGDATA /var/lib/postgresql/18/docker on a
         // volume at /var/lib/postgresql) a new standby's first start fails, its password file's directory missing
-        const instance = await bench.instance(pg, `pair${pg.major}`, ports.slice(1), { replicas: 2, dataMountPath: '/data' });
+        const instance = await bench.instance(pg, `pair${pg.major}`, ports.slice(1), { replicas: 2 });
         for (const kind of ['primary', 'standby'] as const) {
           if (options.kinds.includes(kind)) {
             instances.push({ pg, kind, instance, ordinal: kind === 'primary' ? 0 : 1 });
