@@ -111,8 +111,11 @@ esac
 if [ -n "\${POSTGRES_REPLICATION_SSLMODE:-}" ]; then
   PGSSLMODE="$POSTGRES_REPLICATION_SSLMODE"; PGSSLROOTCERT="\${POSTGRES_REPLICATION_SSLROOTCERT:-}"; export PGSSLMODE PGSSLROOTCERT
 fi
-# the standby's password file, rewritten from the Secret on every start (primary_conninfo names it, and holds no password)
+# the standby's password file, rewritten from the Secret on every start (primary_conninfo names it, and holds no password);
+# it and the clone are kept beside PGDATA, whose parent a new volume may lack (the image's layout from 18:
+# the volume at /var/lib/postgresql, PGDATA /var/lib/postgresql/18/docker)
 passfile="\${PGDATA%/}.pgpass"
+mkdir -p "$(dirname "$passfile")"
 escape() { printf '%s' "$1" | sed 's/[\\\\:]/\\\\&/g'; }
 (umask 077 && printf '*:*:*:%s:%s\\n' "$(escape "$POSTGRES_REPLICATION_USER")" "$(escape "$POSTGRES_REPLICATION_PASSWORD")" > "$passfile.tmp")
 mv "$passfile.tmp" "$passfile"
@@ -178,7 +181,6 @@ done
 say "the primary has the replication role $POSTGRES_REPLICATION_USER, with the Secret's password"
 
 clone="\${PGDATA%/}.clone"
-mkdir -p "$(dirname "$clone")"
 say "cloning $PRIMARY_HOST:$PRIMARY_PORT into $PGDATA"
 until rm -rf "$clone" && PGPASSFILE="$passfile" pg_basebackup --no-password \\
   -h "$PRIMARY_HOST" -p "$PRIMARY_PORT" -U "$POSTGRES_REPLICATION_USER" -d "application_name=$HOSTNAME" \\
