@@ -74,7 +74,7 @@ export interface RunOptions {
 }
 
 /** The host's postgres user, whose ids the chroot's postgres user has too. */
-const POSTGRES_IDS = (() => {
+export const POSTGRES_IDS = (() => {
   const line = fs.readFileSync('/etc/passwd', 'utf-8').split('\n').find((l) => l.startsWith('postgres:'));
   return line ? { uid: Number(line.split(':')[2]), gid: Number(line.split(':')[3]) } : undefined;
 })();
