@@ -27,7 +27,7 @@ import * as path from 'path';
 import { Env, InitFile, Installation, PG15, Sandbox, Server } from './harness';
 import { Manifest, PodVolumes } from './volumes';
 
-export { Manifest } from './volumes';
+export type { Manifest } from './volumes';
 
 /** The image's socket directory: a pod mounting a volume there gets the harness's socket directory of the pod. */
 const SOCKET_DIR = '/var/run/postgresql';
