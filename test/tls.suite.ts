@@ -8,9 +8,10 @@
 //   standbys (`dnsNames`: PRIMARY_HOST stays `orders-0.orders`);
 // - the pod's fsGroup is the postgres user's group here (the server runs as postgres).
 //
-// The tests that start servers run against PostgreSQL 15 and 18 (the image is the installation's
-// version), from tls-15.pg.test.ts and tls-18.pg.test.ts: one file each, so that jest runs them in
-// parallel. `tlsScriptTests` (scripts on a pg_hba.conf of the image, no server) runs once.
+// The tests that start servers run from tls-15.pg.test.ts and tls-18.pg.test.ts (the image is the
+// installation's version; one file each, so that jest runs them in parallel): those that depend on
+// the major on both, the others on 18, the default image's major (see `tlsTests`).
+// `tlsScriptTests` (scripts on a pg_hba.conf of the image, no server) runs once.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
@@ -68,8 +69,20 @@ function synthesizeWith(pki: Pki | undefined, props: PostgresStatefulSetProps) {
 
 type Synthesized = ReturnType<typeof synthesizeWith>;
 
-/** Registers the tests that start servers, with their set-up, for one installation. */
-export function tlsTests(pg: Installation): void {
+/**
+ * Registers the tests that start servers, with their set-up, for one installation. Those whose
+ * outcome depends on the server or the client tools of the major (TLS itself, the key PostgreSQL
+ * accepts, the reload, pg_basebackup and the standby's connection) run on every major; those that
+ * prove shell steps, the clients' settings and the pod template (`majorIndependent`) on the
+ * default image's major only: pass `{ majorIndependent: true }` once.
+ */
+export function tlsTests(pg: Installation, options: { majorIndependent?: boolean } = {}): void {
+  /** A test of the major-independent kind: registered only where `majorIndependent` says. */
+  const independent = (name: string, fn: () => Promise<void>, timeout: number, when = true) => {
+    if (options.majorIndependent) {
+      (when ? test : test.skip)(name, fn, timeout);
+    }
+  };
   let PORT: number;
   let STANDBY_PORTS: number[];
   let pki: Pki;
@@ -171,7 +184,7 @@ export function tlsTests(pg: Installation): void {
       }
     }, 60_000);
 
-    test('a workload wired with connect() verifies the server through PGSSLMODE, PGSSLROOTCERT and DATABASE_URL; the smoke test too', async () => {
+    independent('a workload wired with connect() verifies the server through PGSSLMODE, PGSSLROOTCERT and DATABASE_URL; the smoke test too', async () => {
       const s = synthesize();
       await boot(pod(s));
 
@@ -210,7 +223,7 @@ export function tlsTests(pg: Installation): void {
       expect(Date.now() - started).toBeLessThan(10_000);
     }, 60_000);
 
-    test('a database initialised without TLS gets the rule at its next start; a start with nothing to change writes nothing; tlsRequired: false takes it out', async () => {
+    independent('a database initialised without TLS gets the rule at its next start; a start with nothing to change writes nothing; tlsRequired: false takes it out', async () => {
       // GIVEN a database initialised before TLS was turned on
       const before = await boot(pod(synthesize({ tlsSecret: undefined })));
       await before.stop();
@@ -290,7 +303,7 @@ export function tlsTests(pg: Installation): void {
       expect(s.podSpec.volumes.find((v: any) => v.name === 'tls').secret.defaultMode).toBe(0o440);
     }, 60_000);
 
-    (IS_ROOT ? test : test.skip)('restrictedSecurityContext: false: the container starts as root; its start step gives the copies and pg_hba.conf to postgres, and the server the image starts as postgres serves TLS', async () => {
+    independent('restrictedSecurityContext: false: the container starts as root; its start step gives the copies and pg_hba.conf to postgres, and the server the image starts as postgres serves TLS', async () => {
       // GIVEN the pod of a container that starts as root (the image drops to postgres itself): no fsGroup, root-owned files
       const s = synthesize({ restrictedSecurityContext: false });
       expect(s.podSpec.securityContext).toBeUndefined();
@@ -324,7 +337,7 @@ export function tlsTests(pg: Installation): void {
       const hba = fs.statSync(path.join(q.pgData, 'pg_hba.conf'));
       expect([hba.uid, hba.mode & 0o777]).toEqual([POSTGRES_UID, 0o600]);
       expect(connect(s.db.host, { sslmode: 'disable' })).toEqual({ ok: true, ssl: false, error: '' });
-    }, 60_000);
+    }, 60_000, IS_ROOT);
   });
 
   describe('renewal', () => {
@@ -426,7 +439,7 @@ export function tlsTests(pg: Installation): void {
       }
     }, 90_000);
 
-    test('raising replicas on a database that serves TLS: the running primary serves the new standby over TLS without a restart; pod 0 recreated (its emptyDir empty) installs the certificate again', async () => {
+    independent('raising replicas on a database that serves TLS: the running primary serves the new standby over TLS without a restart; pod 0 recreated (its emptyDir empty) installs the certificate again', async () => {
       // GIVEN pod 0 of a one-replica instance, running, with TLS; raising replicas changes nothing in the pod template
       const single = replicated({ replicas: 1 });
       const three = replicated();
