@@ -391,6 +391,13 @@ export interface InitdbOptions {
   /** Whether an initialisation may be copied from an earlier one with the same inputs (see `template`). @default true */
   readonly cache?: boolean;
   /**
+   * What shapes the initialisation, in place of the environment and args, for a caller whose
+   * environment and args also name places of this pod alone (SimulatedPod: its directories in a
+   * test's sandbox; it gives the manifest's own values): pods with the same key share a template.
+   * @default the environment and args (see `template`)
+   */
+  readonly templateKey?: unknown;
+  /**
    * Start the container as root, as a pod without runAsUser does (the image's default user): the
    * entrypoint gives PGDATA and the socket directory to postgres and continues as postgres.
    * Tests running as root only. @default false (the container runs as postgres, as with the restricted profile)
@@ -502,7 +509,10 @@ const FILE_VARIABLES = ['POSTGRES_PASSWORD', 'POSTGRES_USER', 'POSTGRES_DB', 'PO
  * the WAL goes to a directory of its own (POSTGRES_INITDB_WALDIR, --waldir), which a copy would
  * not follow, or when initialisation fails (then the pod fails as the image's would).
  */
-function template(install: Installation, env: Env, args: string[]): string | undefined {
+/** Templates whose initialisation failed (a pod's TLS files, which its start step installs, do not exist yet): not tried again. */
+const failedTemplates = new Set<string>();
+
+function template(install: Installation, env: Env, args: string[], templateKey?: unknown): string | undefined {
   if (env.POSTGRES_INITDB_WALDIR || /(^|\s)(-X|--waldir)/.test(env.POSTGRES_INITDB_ARGS ?? '')) {
     return undefined;
   }
@@ -514,8 +524,12 @@ function template(install: Installation, env: Env, args: string[]): string | und
     const file = FILE_VARIABLES.find((v) => `${v}_FILE` === name);
     inputs[name] = file ? `file content: ${fs.existsSync(install.hostPath(value)) ? fs.readFileSync(install.hostPath(value), 'utf-8') : '(missing)'}` : value;
   }
-  const key = crypto.createHash('sha256').update(JSON.stringify([install.name, args, inputs])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify(templateKey === undefined ? [install.name, args, inputs] : [install.name, templateKey]))
+    .digest('hex').slice(0, 16);
   const dir = path.join(harnessFiles().dir, `template-${install.major}-${key}`);
+  if (failedTemplates.has(dir)) {
+    return undefined;
+  }
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
     const building = `${dir}.building`;
     fs.rmSync(building, { recursive: true, force: true });
@@ -525,6 +539,7 @@ function template(install: Installation, env: Env, args: string[]): string | und
     if (result.status !== 0) {
       stopLeftover(install, building);
       fs.rmSync(building, { recursive: true, force: true });
+      failedTemplates.add(dir);
       return undefined;
     }
     fs.renameSync(building, dir);
@@ -543,7 +558,7 @@ function entrypointEnv(install: Installation, env: Env, args: string[], options:
     fs.chownSync(socketDir, POSTGRES_IDS.uid, POSTGRES_IDS.gid); // the pod's /var/run/postgresql belongs to postgres
   }
   const initialised = fs.existsSync(path.join(env.PGDATA, 'PG_VERSION'));
-  const cached = initialised || options.cache === false ? undefined : template(install, env, args);
+  const cached = initialised || options.cache === false ? undefined : template(install, env, args, options.templateKey);
   return {
     ...env,
     HARNESS_INITDB_D: initdbDir(options.initdbD),
