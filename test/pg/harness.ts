@@ -500,18 +500,19 @@ function initdbDir(files: readonly InitFile[] | string | undefined): string {
 /** The env variables whose file the entrypoint reads (the *_FILE variants). */
 const FILE_VARIABLES = ['POSTGRES_PASSWORD', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_INITDB_ARGS'];
 
+/** Templates whose initialisation failed (a pod's TLS files, which its start step installs, do not exist yet): not tried again. */
+const failedTemplates = new Set<string>();
+
 /**
  * A data directory the entrypoint initialised from the same inputs with no initdb.d files, made
  * once per test process: initdb takes a second or more, a copy a few milliseconds. The inputs
  * that shape it are the installation, the container's args (the pg_hba.conf method and the
  * temporary server's settings) and its environment, all of it (the files of *_FILE variables
- * by content) but for what only names this pod's places (PGDATA, PGPORT, HOSTNAME). None when
- * the WAL goes to a directory of its own (POSTGRES_INITDB_WALDIR, --waldir), which a copy would
- * not follow, or when initialisation fails (then the pod fails as the image's would).
+ * by content) but for what only names this pod's places (PGDATA, PGPORT, HOSTNAME); or, when the
+ * caller gives one, `templateKey`. None when the WAL goes to a directory of its own
+ * (POSTGRES_INITDB_WALDIR, --waldir), which a copy would not follow, or when initialisation fails
+ * (then the pod fails as the image's would; it is not tried again).
  */
-/** Templates whose initialisation failed (a pod's TLS files, which its start step installs, do not exist yet): not tried again. */
-const failedTemplates = new Set<string>();
-
 function template(install: Installation, env: Env, args: string[], templateKey?: unknown): string | undefined {
   if (env.POSTGRES_INITDB_WALDIR || /(^|\s)(-X|--waldir)/.test(env.POSTGRES_INITDB_ARGS ?? '')) {
     return undefined;
