@@ -127,6 +127,9 @@ async function write(size: number, port: number): Promise<Data> {
   return { size, scale, mib: databases / 2 ** 20, pgDataMib: kib(old.pgData) / 1024, sandbox };
 }
 
+/** How long one init container may take. */
+const TIMEOUT_MS = 3_600_000;
+
 /** Upgrades a copy of `data` to PostgreSQL 18 by `method`, timing the init containers, then starts the pod until Ready. */
 async function upgrade(data: Data, method: MajorUpgradeMethod, port: number, libraries: string): Promise<Sample> {
   const sandbox = new Sandbox('bench-upgrade-');
@@ -140,10 +143,11 @@ async function upgrade(data: Data, method: MajorUpgradeMethod, port: number, lib
     let dumpMib: number | undefined;
     for (const init of objects.find((o) => o.kind === 'StatefulSet').spec.template.spec.initContainers) {
       const start = Date.now();
-      const result = next.runInitContainer(init.name, installFor(init.image), env(init.name));
+      const run = next.runInitContainer(init.name, { install: installFor(init.image), env: env(init.name), timeoutMs: TIMEOUT_MS });
       inits.push({ name: init.name, ms: Date.now() - start });
+      const result = { status: run.status, output: `${run.stdout}${run.stderr}` };
       if (result.status !== 0) {
-        throw new Error(`the init container ${init.name} failed (${result.status ?? 'killed: over the harness\'s limit of 300 s'}):\n${result.output}`);
+        throw new Error(`the init container ${init.name} failed (${result.status ?? `killed: over the limit of ${TIMEOUT_MS / 1000} s`}):\n${result.output}`);
       }
       const dumped = /\((\d+) MiB\)\s*$/m.exec(result.output.split('\n').find((l) => l.includes(' dumped ')) ?? '');
       dumpMib = dumped ? Number(dumped[1]) : dumpMib;

@@ -1,5 +1,5 @@
 // Backups and restores as they appear in the manifests. (What the scripts do to a real
-// PostgreSQL is in backup.pg.test.ts.)
+// PostgreSQL is in backup.suite.ts.)
 import { Chart, Cron, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BackupKind, BackupStorage, PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';

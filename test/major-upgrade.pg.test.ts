@@ -136,7 +136,7 @@ test('killed mid-way, the upgrade starts that step over on the next start; kille
   const layout = { dataMountPath: '/data', pgData: '/data/pgdata' };
   const old = await writtenBy15(layout);
   const next = pod(PG18, { image: PG18.image, majorUpgrade: PostgresMajorUpgrade.fromImage(PG15.image), ...layout });
-  expect(next.runInitContainer('upgrade-dump', PG15)).toMatchObject({ status: 0 });
+  expect(next.runInitContainer('upgrade-dump', { install: PG15 }).status).toBe(0);
   // WHEN the new image's container is killed while it restores
   const upgrading = next.startInitContainer('upgrade', PG18);
   await waitFor('the restore to start', () => {

@@ -1,6 +1,6 @@
 // TLS in the manifests: what the pods mount and run, what clients receive, the cert-manager
 // Certificate, and the synth errors for TLS settings that cannot work. The scripts and commands
-// run against a real PostgreSQL in tls.pg.test.ts.
+// run against a real PostgreSQL in tls.suite.ts.
 import { ApiObject, Chart, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {

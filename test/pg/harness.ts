@@ -74,7 +74,7 @@ export interface RunOptions {
 }
 
 /** The host's postgres user, whose ids the chroot's postgres user has too. */
-const POSTGRES_IDS = (() => {
+export const POSTGRES_IDS = (() => {
   const line = fs.readFileSync('/etc/passwd', 'utf-8').split('\n').find((l) => l.startsWith('postgres:'));
   return line ? { uid: Number(line.split(':')[2]), gid: Number(line.split(':')[3]) } : undefined;
 })();
@@ -391,6 +391,13 @@ export interface InitdbOptions {
   /** Whether an initialisation may be copied from an earlier one with the same inputs (see `template`). @default true */
   readonly cache?: boolean;
   /**
+   * What shapes the initialisation, in place of the environment and args, for a caller whose
+   * environment and args also name places of this pod alone (SimulatedPod: its directories in a
+   * test's sandbox; it gives the manifest's own values): pods with the same key share a template.
+   * @default the environment and args (see `template`)
+   */
+  readonly templateKey?: unknown;
+  /**
    * Start the container as root, as a pod without runAsUser does (the image's default user): the
    * entrypoint gives PGDATA and the socket directory to postgres and continues as postgres.
    * Tests running as root only. @default false (the container runs as postgres, as with the restricted profile)
@@ -493,16 +500,20 @@ function initdbDir(files: readonly InitFile[] | string | undefined): string {
 /** The env variables whose file the entrypoint reads (the *_FILE variants). */
 const FILE_VARIABLES = ['POSTGRES_PASSWORD', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_INITDB_ARGS'];
 
+/** Templates whose initialisation failed (a pod's TLS files, which its start step installs, do not exist yet): not tried again. */
+const failedTemplates = new Set<string>();
+
 /**
  * A data directory the entrypoint initialised from the same inputs with no initdb.d files, made
  * once per test process: initdb takes a second or more, a copy a few milliseconds. The inputs
  * that shape it are the installation, the container's args (the pg_hba.conf method and the
  * temporary server's settings) and its environment, all of it (the files of *_FILE variables
- * by content) but for what only names this pod's places (PGDATA, PGPORT, HOSTNAME). None when
- * the WAL goes to a directory of its own (POSTGRES_INITDB_WALDIR, --waldir), which a copy would
- * not follow, or when initialisation fails (then the pod fails as the image's would).
+ * by content) but for what only names this pod's places (PGDATA, PGPORT, HOSTNAME); or, when the
+ * caller gives one, `templateKey`. None when the WAL goes to a directory of its own
+ * (POSTGRES_INITDB_WALDIR, --waldir), which a copy would not follow, or when initialisation fails
+ * (then the pod fails as the image's would; it is not tried again).
  */
-function template(install: Installation, env: Env, args: string[]): string | undefined {
+function template(install: Installation, env: Env, args: string[], templateKey?: unknown): string | undefined {
   if (env.POSTGRES_INITDB_WALDIR || /(^|\s)(-X|--waldir)/.test(env.POSTGRES_INITDB_ARGS ?? '')) {
     return undefined;
   }
@@ -514,8 +525,12 @@ function template(install: Installation, env: Env, args: string[]): string | und
     const file = FILE_VARIABLES.find((v) => `${v}_FILE` === name);
     inputs[name] = file ? `file content: ${fs.existsSync(install.hostPath(value)) ? fs.readFileSync(install.hostPath(value), 'utf-8') : '(missing)'}` : value;
   }
-  const key = crypto.createHash('sha256').update(JSON.stringify([install.name, args, inputs])).digest('hex').slice(0, 16);
+  const key = crypto.createHash('sha256').update(JSON.stringify(templateKey === undefined ? [install.name, args, inputs] : [install.name, templateKey]))
+    .digest('hex').slice(0, 16);
   const dir = path.join(harnessFiles().dir, `template-${install.major}-${key}`);
+  if (failedTemplates.has(dir)) {
+    return undefined;
+  }
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
     const building = `${dir}.building`;
     fs.rmSync(building, { recursive: true, force: true });
@@ -525,6 +540,7 @@ function template(install: Installation, env: Env, args: string[]): string | und
     if (result.status !== 0) {
       stopLeftover(install, building);
       fs.rmSync(building, { recursive: true, force: true });
+      failedTemplates.add(dir);
       return undefined;
     }
     fs.renameSync(building, dir);
@@ -543,7 +559,7 @@ function entrypointEnv(install: Installation, env: Env, args: string[], options:
     fs.chownSync(socketDir, POSTGRES_IDS.uid, POSTGRES_IDS.gid); // the pod's /var/run/postgresql belongs to postgres
   }
   const initialised = fs.existsSync(path.join(env.PGDATA, 'PG_VERSION'));
-  const cached = initialised || options.cache === false ? undefined : template(install, env, args);
+  const cached = initialised || options.cache === false ? undefined : template(install, env, args, options.templateKey);
   return {
     ...env,
     HARNESS_INITDB_D: initdbDir(options.initdbD),

@@ -1,16 +1,23 @@
 // A pod of a synthesized StatefulSet, simulated on this machine for tests that run what the
 // manifests say against a real PostgreSQL: the PostgreSQL container's command (its start steps,
-// then the image's entrypoint), its environment, its probes and preStop hook, with the scripts
-// ConfigMap's files where the container mounts them.
+// then the image's entrypoint), its environment, its probes and preStop hook, its init containers,
+// with its volumes where its containers mount them.
 //
 // Stand-ins for what Kubernetes provides, and nothing else:
 // - HOSTNAME is the pod name, as the kubelet sets it;
-// - the pod's data volume is a directory of the sandbox, "mounted" at the manifest's data mount
-//   path: the manifest's paths under the mount are mapped onto it (PGDATA, the mount itself);
-// - PRIMARY_HOST (`<statefulset>-0.<service>`, resolved by cluster DNS) is 127.0.0.1;
+// - the pod's data volume (its claim template's) is a directory of the sandbox, `volume-<ordinal>`,
+//   the same for every pod of that ordinal (a StatefulSet's claim outlives its pods);
+// - its other volumes are written as the kubelet writes them, in a directory of this pod (a new
+//   SimulatedPod is a new pod: its emptyDirs are empty, its Secret volumes written afresh), and
+//   other claims are directories shared by the pods of the sandbox: see volumes.ts;
+// - paths under the containers' mounts are mapped onto those directories (PGDATA, the scripts,
+//   the Secrets' files, `-c ssl_cert_file=...`);
+// - PRIMARY_HOST (`<statefulset>-0.<service>`, resolved by cluster DNS) is 127.0.0.1; or, with
+//   `dnsNames`, it keeps its name (what a standby verifies the primary's certificate against) and
+//   libpq reaches it at 127.0.0.1 through PGHOSTADDR (set on standbys only: pod 0 connects to
+//   its own temporary server by socket while it initialises, which PGHOSTADDR would override);
 // - pods share one loopback here, so each pod listens on a port of its own (PGPORT), and reaches
-//   the primary on the manifest's port (PRIMARY_PORT), which pod 0 listens on;
-// - paths under the scripts ConfigMap's mount point are mapped to a directory holding its files.
+//   the primary on the manifest's port (PRIMARY_PORT), which pod 0 listens on.
 // The container runs its own command: its start steps, then the image's entrypoint, which here is
 // the harness's stand-in (test/pg/entrypoint.sh) on the PATH as `docker-entrypoint.sh`, with the
 // installation (PostgreSQL 15 on the host, 18 in the sid chroot) standing for the image.
@@ -18,15 +25,15 @@ import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { containerEnv, Env, InitFile, Installation, PG15, Sandbox, Server } from './harness';
+import { Manifest, PodVolumes } from './volumes';
 
-const SCRIPTS_DIR = '/etc/postgres-statefulset';
+export type { Manifest } from './volumes';
 
-/** What a test knows of a synthesized instance. */
-export interface Manifest {
-  readonly objects: any[];
-  /** The Secrets the pods read, by name and key (the test supplies those the manifest does not render). */
-  readonly secrets: { [name: string]: { [key: string]: string } };
-}
+/** The image's socket directory: a pod mounting a volume there gets the harness's socket directory of the pod. */
+const SOCKET_DIR = '/var/run/postgresql';
+
+/** Pods simulated by this process: each has a directory of its own. */
+let podCount = 0;
 
 export interface PodOptions {
   readonly ordinal: number;
@@ -35,11 +42,17 @@ export interface PodOptions {
   readonly install?: Installation;
   /** The port this pod's server listens on (pod 0: the manifest's port, which standbys reach it on). */
   readonly port?: number;
-  /** Environment to add or replace (after the stand-ins). */
+  /** Environment to add or replace in the pod's containers (after the stand-ins). */
   readonly env?: Env;
+  /** Directories of the claims the pod mounts besides its data volume, by claim name. @default `<sandbox>/claim-<name>` */
+  readonly claims?: { [claimName: string]: string };
+  /**
+   * Keep PRIMARY_HOST the manifest's DNS name, reached at 127.0.0.1 through PGHOSTADDR on standbys
+   * (see the file's header), for tests of names: verify-full. @default false: PRIMARY_HOST is 127.0.0.1
+   */
+  readonly dnsNames?: boolean;
 }
 
-/** A started container command (start steps): its output so far and its exit. */
 /** An init container's name, exit status and output. */
 export interface InitResult {
   readonly name: string;
@@ -47,6 +60,7 @@ export interface InitResult {
   readonly output: string;
 }
 
+/** A started container command (start steps, an init container): its output so far and its exit. */
 export interface Running {
   readonly child: ChildProcess;
   readonly exit: Promise<number | null>;
@@ -60,13 +74,12 @@ export class SimulatedPod {
   public readonly volume: string;
   public readonly socketDir: string;
   public readonly args: string[];
+  public readonly install: Installation;
+  /** The pod's volumes, where they are here. */
+  public readonly volumes: PodVolumes;
   private readonly container: any;
   private readonly podSpec: any;
-  public readonly install: Installation;
-  private readonly scriptsDir: string;
-  private readonly mountPath: string;
-  /** Mount paths of the pod's emptyDirs and other ConfigMaps (of init containers), and the directories standing in for them. */
-  private readonly otherMounts: [string, string][] = [];
+  private readonly mapMain: (value: string) => string;
 
   constructor(private readonly manifest: Manifest, private readonly options: PodOptions) {
     const sts = manifest.objects.find((o) => o.kind === 'StatefulSet');
@@ -74,71 +87,70 @@ export class SimulatedPod {
     this.container = this.podSpec.containers[0];
     this.name = `${sts.metadata.name}-${options.ordinal}`;
     this.install = options.install ?? PG15;
-    this.mountPath = this.container.volumeMounts.find((m: any) => m.name === 'data').mountPath.replace(/\/+$/, '');
     this.volume = options.sandbox.mkdir(`volume-${options.ordinal}`);
     this.socketDir = options.sandbox.mkdir(`run-${options.ordinal}`);
-    this.scriptsDir = options.sandbox.mkdir(`scripts-${options.ordinal}`);
-    const scripts = manifest.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-scripts'));
-    for (const [file, content] of Object.entries(scripts?.data ?? {})) {
-      fs.writeFileSync(path.join(this.scriptsDir, file), content as string);
-    }
-    const volumes = new Map<string, any>((this.podSpec.volumes ?? []).map((v: any) => [v.name, v]));
-    for (const c of this.podSpec.initContainers ?? []) {
-      for (const m of c.volumeMounts ?? []) {
-        const v = volumes.get(m.name);
-        if (m.name === 'data' || m.mountPath === SCRIPTS_DIR || this.otherMounts.some(([p]) => p === m.mountPath) || !(v?.emptyDir || v?.configMap)) {
-          continue;
-        }
-        const dir = options.sandbox.mkdir(`${m.name}-${options.ordinal}`);
-        const data = v.configMap ? manifest.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name)?.data ?? {} : {};
-        for (const [file, content] of Object.entries(data)) {
-          fs.writeFileSync(path.join(dir, file), content as string);
-        }
-        this.otherMounts.push([m.mountPath.replace(/\/+$/, ''), dir]);
-      }
-    }
-    const env = containerEnv(this.container, manifest.secrets);
-    this.env = {
-      ...env,
-      HOSTNAME: this.name,
-      PGDATA: this.onVolume(env.PGDATA),
-      ...(env.POSTGRES_STATEFULSET_DATA_MOUNT ? { POSTGRES_STATEFULSET_DATA_MOUNT: this.volume } : {}),
-      ...(options.port !== undefined ? { PGPORT: String(options.port) } : {}),
-      ...(env.PRIMARY_HOST ? { PRIMARY_HOST: '127.0.0.1' } : {}),
-      ...(env.POSTGRES_STATEFULSET_START_STEPS ? { POSTGRES_STATEFULSET_START_STEPS: env.POSTGRES_STATEFULSET_START_STEPS.split(':').map((p) => this.map(p)).join(':') } : {}),
-      ...options.env,
-    };
-    this.args = this.container.args ?? ['postgres'];
+    const socketVolume = (this.container.volumeMounts ?? []).find((m: any) => m.mountPath.replace(/\/+$/, '') === SOCKET_DIR)?.name;
+    this.volumes = new PodVolumes(manifest, this.podSpec, {
+      dir: options.sandbox.mkdir(`pod-${options.ordinal}.${++podCount}`),
+      sandbox: options.sandbox,
+      claims: options.claims,
+      volumeDirs: { data: this.volume, ...(socketVolume ? { [socketVolume]: this.socketDir } : {}) },
+    });
+    this.mapMain = this.volumes.mapper(this.container);
+    this.env = this.containerEnv(this.container);
+    this.args = (this.container.args ?? ['postgres']).map(this.mapMain);
   }
 
   public get pgData(): string {
     return this.env.PGDATA;
   }
 
-  /** A path of the manifest, where it is here (the data volume, the scripts, the emptyDirs of init containers). */
+  /** A path (or a value naming paths) of the PostgreSQL container, where it is here (the data volume, the scripts, the Secrets). */
   public map(p: string): string {
-    if (p === SCRIPTS_DIR || p.startsWith(`${SCRIPTS_DIR}/`)) {
-      return path.join(this.scriptsDir, p.slice(SCRIPTS_DIR.length));
+    return this.mapMain(p);
+  }
+
+  /** Where a volume of the pod is, by name. */
+  public volumeDir(name: string): string {
+    const dir = this.volumes.dir(name);
+    if (dir === undefined) {
+      throw new Error(`the pod has no volume ${name} here`);
     }
-    for (const [mountPath, dir] of this.otherMounts) {
-      if (p === mountPath || p.startsWith(`${mountPath}/`)) {
-        return path.join(dir, p.slice(mountPath.length));
-      }
-    }
-    return this.onVolume(p);
+    return dir;
+  }
+
+  /** The container's command and arguments, as the kubelet runs them, with the manifest's paths mapped. */
+  public containerCommand(): string[] {
+    const command: string[] = this.container.command ?? ['docker-entrypoint.sh'];
+    return [...command.map(this.mapMain), ...this.args];
+  }
+
+  /** The kubelet's update of the pod's volumes of a Secret that changed: see `PodVolumes.updateSecret`. */
+  public updateSecret(secretName: string, data: { [key: string]: string }): void {
+    this.volumes.updateSecret(secretName, data);
   }
 
   /**
-   * Runs the pod's init containers in order, as the kubelet does before the PostgreSQL container:
-   * each with its command and args, its environment (paths mapped) and the installation `installFor`
-   * gives for its image (an upgrade's init containers run the old image and the new one). Stops at
-   * the first that fails; returns their results.
+   * Runs an init container of the pod to completion: its command, with its environment and
+   * mounts (the same volumes as the pod's other containers), as postgres (or root with `asRoot`),
+   * by the pod's installation or `install` (the one standing for the container's image).
    */
-  public runInitContainers(installFor: (image: string) => Installation, env: (name: string) => Env = () => ({})) {
+  public runInitContainer(name: string, options: { install?: Installation; env?: Env; asRoot?: boolean; timeoutMs?: number } = {}) {
+    const container = this.initContainer(name);
+    return (options.install ?? this.install).run(this.volumes.command(container), { ...this.containerEnv(container), ...options.env },
+      { asRoot: options.asRoot, timeoutMs: options.timeoutMs ?? 120_000 });
+  }
+
+  /**
+   * Runs the pod's init containers in order, as the kubelet does before the PostgreSQL container,
+   * each by the installation `installFor` gives for its image (an upgrade's init containers run
+   * the old image and the new one), with `env(name)` added. Stops at the first that fails.
+   */
+  public runInitContainers(installFor: (image: string) => Installation, env: (name: string) => Env = () => ({})): InitResult[] {
     const results: InitResult[] = [];
     for (const init of this.podSpec.initContainers ?? []) {
-      const result = this.runInitContainer(init.name, installFor(init.image), env(init.name));
-      results.push(result);
+      const result = this.runInitContainer(init.name, { install: installFor(init.image), env: env(init.name), timeoutMs: 300_000 });
+      results.push({ name: init.name, status: result.status, output: `${result.stdout}${result.stderr}` });
       if (result.status !== 0) {
         break;
       }
@@ -146,39 +158,10 @@ export class SimulatedPod {
     return results;
   }
 
-  /** Runs one init container to completion, by `install`. */
-  public runInitContainer(name: string, install: Installation, env: Env = {}): InitResult {
-    const [command, own] = this.initContainer(name);
-    const result = install.run(command, { ...own, ...env }, { timeoutMs: 300_000 });
-    return { name, status: result.status, output: `${result.stdout}${result.stderr}` };
-  }
-
-  /** Starts one init container in the background (to interrupt it). */
+  /** Starts an init container in the background (to interrupt it), by `install`. */
   public startInitContainer(name: string, install: Installation, env: Env = {}): Running {
-    const [command, own] = this.initContainer(name);
-    const child = install.start(command, { ...own, ...env });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, exit, output: () => output };
-  }
-
-  /** An init container's command and environment, as the kubelet gives them, with the manifest's paths mapped. */
-  private initContainer(name: string): [string[], Env] {
-    const init = (this.podSpec.initContainers ?? []).find((c: any) => c.name === name);
-    if (!init) {
-      throw new Error(`the pod has no init container ${name}`);
-    }
-    const own = containerEnv(init, this.manifest.secrets);
-    const mapped = Object.fromEntries(Object.entries(own).map(([k, v]) => [k, this.map(v)]));
-    return [[...(init.command ?? []), ...(init.args ?? [])].map((a: string) => this.map(a)), { ...mapped, HOSTNAME: this.name, PGPORT: this.env.PGPORT }];
-  }
-
-  /** The container's command and arguments, as the kubelet runs them, with the manifest's paths mapped. */
-  public containerCommand(): string[] {
-    const command: string[] = this.container.command ?? ['docker-entrypoint.sh'];
-    return [...command, ...this.args].map((a) => this.map(a));
+    const container = this.initContainer(name);
+    return running(install.start(this.volumes.command(container), { ...this.containerEnv(container), ...env }));
   }
 
   /**
@@ -191,12 +174,7 @@ export class SimulatedPod {
 
   /** Starts the container's start steps in the background (a standby waiting for its primary). */
   public startStartSteps(env: Env = {}): Running {
-    const child = this.install.start(this.containerCommand(), { ...this.withEntrypointStub(), ...env });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, exit, output: () => output };
+    return running(this.install.start(this.containerCommand(), { ...this.withEntrypointStub(), ...env }));
   }
 
   /**
@@ -213,17 +191,19 @@ export class SimulatedPod {
       socketDir: this.socketDir,
       initdbD: this.initdbFiles(),
       asRoot: options.asRoot,
+      // the manifest's own values: the same for pods of the same manifest in any sandbox
+      templateKey: { env: containerEnv(this.container, this.manifest.secrets), args: this.container.args, testEnv: this.options.env },
     });
   }
 
   /** Runs a probe of the PostgreSQL container ('startupProbe', 'readinessProbe', 'livenessProbe'). */
   public probe(kind: 'startupProbe' | 'readinessProbe' | 'livenessProbe') {
-    return this.install.run(this.container[kind].exec.command.map((a: string) => this.map(a)), this.withSocket());
+    return this.install.run(this.container[kind].exec.command.map(this.mapMain), this.withSocket());
   }
 
   /** The preStop hook's command, with the manifest's paths mapped. */
   public preStopCommand(): string[] {
-    return this.container.lifecycle.preStop.exec.command.map((a: string) => this.map(a));
+    return this.container.lifecycle.preStop.exec.command.map(this.mapMain);
   }
 
   /** Runs the preStop hook (as root with `asRoot`, as a container without runAsUser runs it). */
@@ -245,6 +225,14 @@ export class SimulatedPod {
     });
   }
 
+  private initContainer(name: string): any {
+    const container = (this.podSpec.initContainers ?? []).find((c: any) => c.name === name);
+    if (!container) {
+      throw new Error(`the pod has no init container ${name}: ${JSON.stringify((this.podSpec.initContainers ?? []).map((c: any) => c.name))}`);
+    }
+    return container;
+  }
+
   /** The environment with an entrypoint on the PATH that stops where the image's would initialise and start PostgreSQL. */
   private withEntrypointStub(): Env {
     const bin = this.options.sandbox.mkdir('entrypoint-stub');
@@ -260,14 +248,27 @@ export class SimulatedPod {
     return { ...this.env, HARNESS_SOCKET_DIR: this.socketDir };
   }
 
-  private onVolume(p: string): string {
-    const normal = p.replace(/\/+$/, '');
-    if (normal === this.mountPath) {
-      return this.volume;
-    }
-    if (normal.startsWith(`${this.mountPath}/`)) {
-      return path.join(this.volume, normal.slice(this.mountPath.length + 1));
-    }
-    return p;
+  /** A container's environment, its paths mapped, with the pod's stand-ins (see the file's header) and the test's own. */
+  private containerEnv(container: any): Env {
+    const env = this.volumes.env(container);
+    const primary: Env = env.PRIMARY_HOST === undefined ? {}
+      : this.options.dnsNames ? (this.options.ordinal > 0 ? { PGHOSTADDR: '127.0.0.1' } : {})
+        : { PRIMARY_HOST: '127.0.0.1' };
+    return {
+      ...env,
+      HOSTNAME: this.name,
+      ...(this.options.port !== undefined ? { PGPORT: String(this.options.port) } : {}),
+      ...primary,
+      ...this.options.env,
+    };
   }
+}
+
+/** A process started in the background, its output gathered. */
+function running(child: ChildProcess): Running {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exit, output: () => output };
 }
