@@ -53,7 +53,7 @@ export const ARCHIVE_COMMAND = `sh ${BACKUP_SCRIPTS_DIR}/${ARCHIVE_SCRIPT} %p %f
 const COMMON = `say() { echo "$LOG_PREFIX: $*"; }
 fail() {
   echo "$LOG_PREFIX: $*" >&2
-  printf '%s\\n' "$LOG_PREFIX: $*" 2>/dev/null > "\${TERMINATION_LOG:-/dev/termination-log}" || true
+  printf '%s\\n' "$LOG_PREFIX: $*" 2>/dev/null > "\${POSTGRES_STATEFULSET_TERMINATION_LOG:-/dev/termination-log}" || true
   exit 1
 }
 complete_backups() { # <directory>: the ids of the complete backups in it, oldest first

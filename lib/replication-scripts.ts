@@ -169,7 +169,7 @@ until PGSSLMODE=prefer pg_isready -q -h "$PRIMARY_HOST" -p "$PRIMARY_PORT"; do
   sleep 2
 done
 until primary_major=$(on_primary -A -t -c "SELECT current_setting('server_version_num')::int / 10000"); do
-  say "could not connect to the primary as $POSTGRES_USER (above); retrying in 2 s: check the superuser password in the Secret"
+  say "could not connect to the primary as $POSTGRES_USER (above); retrying in 2 s: check the superuser password in the Secret\${PGSSLMODE:+, and that the primary's certificate names $PRIMARY_HOST and is signed by the CA in $PGSSLROOTCERT (sslmode=$PGSSLMODE)}"
   sleep 2
 done
 [ "$primary_major" = "$(image_major)" ] || fail "the primary runs PostgreSQL $primary_major and this pod's image $(image_major): a standby must run the primary's major version"

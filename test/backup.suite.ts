@@ -5,8 +5,8 @@
 // Kubernetes); archive_command and restore_command come from the manifests too. Besides those:
 // - a claim is a directory of the sandbox (`claim-<name>`), shared by the pods that mount it;
 // - the pods' DNS names in the backup Job's environment (`pg-0.pg-svc`, `pg-1.pg-svc`) are
-//   127.0.0.1, each pod with a port of its own; TERMINATION_LOG points the termination message
-//   (/dev/termination-log) to a file;
+//   127.0.0.1, each pod with a port of its own; POSTGRES_STATEFULSET_TERMINATION_LOG points the
+//   termination message (/dev/termination-log) to a file;
 // - initdb's `host ... trust` lines for 127.0.0.1 are removed after a logical restore's initdb,
 //   as the harness does after its own (loopback stands for every other pod here).
 //
@@ -106,12 +106,12 @@ export function backupTests(pg: Installation): void {
       objects,
       /** Pod `ordinal` (pod 0 listens on the manifest's port, pod 1 on one of its own). */
       pod: (ordinal: number, env: Env = {}) => new SimulatedPod(manifest,
-        { ordinal, sandbox, install: pg, port: ordinal === 0 ? P0 : P1, env: { TERMINATION_LOG: terminationLog(), ...env } }),
+        { ordinal, sandbox, install: pg, port: ordinal === 0 ? P0 : P1, env: { POSTGRES_STATEFULSET_TERMINATION_LOG: terminationLog(), ...env } }),
       /** Runs the backup Job's container to completion, in a new pod. */
       backupJob: (overrides: Env = {}, wrapper: string[] = []) => {
         const volumes = new PodVolumes(manifest, jobPod, { dir: sandbox.mkdir(`job-${++jobs}`), sandbox });
         const c = jobPod.containers[0];
-        const env: Env = { ...volumes.env(c), TERMINATION_LOG: terminationLog() };
+        const env: Env = { ...volumes.env(c), POSTGRES_STATEFULSET_TERMINATION_LOG: terminationLog() };
         env.BACKUP_PRIMARY = hosts(env.BACKUP_PRIMARY);
         if (env.BACKUP_STANDBYS) {
           env.BACKUP_STANDBYS = hosts(env.BACKUP_STANDBYS);

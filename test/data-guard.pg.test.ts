@@ -11,6 +11,8 @@ import { freePorts, Installation, PG15, PG18, Sandbox, Server } from './pg/harne
 import { SimulatedPod } from './pg/pod';
 import { synth } from './util';
 
+jest.setTimeout(60_000);
+
 let PORT: number;
 beforeAll(async () => {
   [PORT] = await freePorts(1);
