@@ -23,6 +23,7 @@ import { BackupKind, BackupStorage, PostgresCredentials, PostgresStatefulSet, Po
 import { Env, freePorts, Installation, IS_ROOT, Sandbox, Server, waitFor } from './pg/harness';
 import { Manifest, SimulatedPod } from './pg/pod';
 import { PodVolumes } from './pg/volumes';
+import { makeCa, makeServerCertificate } from './tls-fixtures';
 import { allOfKind, oneOfKind, synth } from './util';
 
 const SUPERUSER_PASSWORD = 'tes6Aev8';
@@ -76,6 +77,14 @@ export function backupTests(pg: Installation): void {
     });
   }
 
+  /** The Secret cert-manager would write for the instance: a certificate for its names, its key, the CA. */
+  function tlsSecret(): { [key: string]: string } {
+    const dir = sandbox.mkdir('pki');
+    const ca = makeCa(dir, 'ca');
+    const certificate = makeServerCertificate(dir, 'pg', ca, ['pg-0.pg-svc', 'localhost']);
+    return { 'tls.crt': certificate.crt, 'tls.key': certificate.key, 'ca.crt': ca.crt };
+  }
+
   /** The directory standing for the backup claim, `pg-backups`. */
   const claimDir = () => path.join(sandbox.dir, 'claim-pg-backups');
   const terminationLog = () => path.join(sandbox.dir, 'termination-log');
@@ -88,16 +97,17 @@ export function backupTests(pg: Installation): void {
   }
 
   /** The manifest of instance 'pg', its pods, and its backup Job's pod. */
-  function instance(props: PostgresStatefulSetProps) {
+  function instance(props: PostgresStatefulSetProps, options: { tls?: boolean } = {}) {
     const chart = Testing.chart();
     new PostgresStatefulSet(chart, 'Db', {
       image: pg.image, statefulSetName: 'pg', serviceName: 'pg-svc', port: P0,
       credentials: PostgresCredentials.fromPassword(SUPERUSER_PASSWORD),
+      ...(options.tls ? { tlsSecret: kplus.Secret.fromSecretName(chart, 'Tls', 'pg-tls') } : {}),
       ...props,
     });
     const objects = synth(chart);
     const secret = oneOfKind(objects, 'Secret');
-    const manifest: Manifest = { objects, secrets: { [secret.metadata.name]: secret.stringData } };
+    const manifest: Manifest = { objects, secrets: { [secret.metadata.name]: secret.stringData, ...(options.tls ? { 'pg-tls': tlsSecret() } : {}) } };
     const cronJobs = allOfKind(objects, 'CronJob');
     const jobPod = cronJobs.length > 0 ? cronJobs[0].spec.jobTemplate.spec.template.spec : undefined;
     const hosts = (value: string) => value.replace(/pg-0\.pg-svc:\d+/, `127.0.0.1:${P0}`).replace(/pg-1\.pg-svc:\d+/, `127.0.0.1:${P1}`);
@@ -275,9 +285,10 @@ export function backupTests(pg: Installation): void {
       }
       expect(fs.readFileSync(path.join(logicalDir(), id, 'globals.sql'), 'utf-8')).toMatch(/CREATE ROLE app;[\s\S]*ALTER ROLE app WITH .*LOGIN/);
 
-      // WHEN the StatefulSet and its claim go, and a new instance restores the backup into its empty volume
+      // WHEN the StatefulSet and its claim go, and a new instance (serving TLS: the restore's own
+      // server runs without the certificates the pod's start steps prepare) restores the backup into its empty volume
       await stopAndDestroy(primary, p0);
-      const target = instance({ databaseName: 'app', restoreFrom: { claimName: 'pg-backups' } });
+      const target = instance({ databaseName: 'app', restoreFrom: { claimName: 'pg-backups' } }, { tls: true });
       const t0 = target.pod(0);
       const restored = t0.runInitContainer('restore');
       expect(restored.stderr).not.toMatch(/restore \[|ERROR|FATAL/); // initdb's own warning about trust for local connections, as in the image
@@ -297,6 +308,7 @@ export function backupTests(pg: Installation): void {
       expect(sql(server, 'SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = \'app\'')).toBe('app');
       expect(server.login('postgres', 'not-the-password').ok).toBe(false);
       expect(sql(server, 'SHOW data_checksums')).toBe('on'); // initialised with the instance's initdb arguments
+      expect(sql(server, 'SHOW ssl')).toBe('on');
 
       // AND the next start (or a standby) leaves the restored data alone
       const again = target.pod(0).runInitContainer('restore');

@@ -9,10 +9,12 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { MajorUpgradeMethod, PostgresMajorUpgrade, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { freePorts, Installation, IS_ROOT, killGroup, PG15, PG18, Sandbox, Server, waitFor } from './pg/harness';
 import { InitResult, SimulatedPod } from './pg/pod';
 import { bookwormLibraries as gatherBookwormLibraries, installFor, withLibraries as withLibrariesIn } from './pg/upgrade';
+import { makeCa, makeServerCertificate } from './tls-fixtures';
 import { synth } from './util';
 
 jest.setTimeout(240_000);
@@ -52,10 +54,15 @@ test('the stand-in for the shared OS release: PostgreSQL 15 runs in the chroot w
 });
 
 /** Pod 0 of the instance `pg` on the sandbox's volume (the same claim across re-syntheses), run by `install`. */
-function pod(install: Installation, props: PostgresStatefulSetProps): SimulatedPod {
+function pod(install: Installation, props: PostgresStatefulSetProps, tls?: { [key: string]: string }): SimulatedPod {
   const chart = Testing.chart();
-  new PostgresStatefulSet(chart, 'Db', { statefulSetName: 'pg', secretName: 'pg-secret', port: PORT, ...props });
-  return new SimulatedPod({ objects: synth(chart), secrets: { 'pg-secret': { POSTGRES_PASSWORD: PASSWORD } } }, { ordinal: 0, sandbox, install });
+  new PostgresStatefulSet(chart, 'Db', {
+    statefulSetName: 'pg', secretName: 'pg-secret', port: PORT,
+    ...(tls ? { tlsSecret: kplus.Secret.fromSecretName(chart, 'Tls', 'pg-tls') } : {}),
+    ...props,
+  });
+  const secrets = { 'pg-secret': { POSTGRES_PASSWORD: PASSWORD }, ...(tls ? { 'pg-tls': tls } : {}) };
+  return new SimulatedPod({ objects: synth(chart), secrets }, { ordinal: 0, sandbox, install });
 }
 
 async function boot(p: SimulatedPod): Promise<Server> {
@@ -71,8 +78,8 @@ const withLibraries = (name: string) => withLibrariesIn(bookwormLibraries)(name)
 const result = (i: InitResult) => `${i.name}: ${i.status}${i.status === 0 ? '' : `\n${i.output}`}`;
 
 /** An instance made with PostgreSQL 15, with rows, a database and a role of its own; stopped. */
-async function writtenBy15(props: PostgresStatefulSetProps = {}): Promise<SimulatedPod> {
-  const old = pod(PG15, { image: PG15.image, ...props });
+async function writtenBy15(props: PostgresStatefulSetProps = {}, tls?: { [key: string]: string }): Promise<SimulatedPod> {
+  const old = pod(PG15, { image: PG15.image, ...props }, tls);
   const server = await boot(old);
   server.sql('CREATE TABLE keep (id int PRIMARY KEY, name text); INSERT INTO keep SELECT i, md5(i::text) FROM generate_series(1, 5000) i', 'postgres', PASSWORD, 'postgres');
   server.sql('CREATE DATABASE "Shop"', 'postgres', PASSWORD, 'postgres');
@@ -129,6 +136,24 @@ test('pg_upgrade (the same OS release): 15 -> 18 with the old image\'s binaries 
   // the old data directory was not modified: it still starts with the old image
   const back = await boot(pod(PG15, { image: PG15.image }));
   expect(back.sql('SELECT count(*) FROM orders', 'postgres', PASSWORD, 'Shop')).toBe('1');
+});
+
+test('with TLS: the upgrade\'s own servers run without the certificates the pod\'s start steps prepare, and the upgraded server serves TLS', async () => {
+  // GIVEN an instance serving TLS on PostgreSQL 15 (the Secret cert-manager writes: certificate, key, CA)
+  const dir = sandbox.mkdir('pki');
+  const ca = makeCa(dir, 'ca');
+  const certificate = makeServerCertificate(dir, 'pg', ca, ['pg-0.pg', 'localhost']);
+  const tls = { 'tls.crt': certificate.crt, 'tls.key': certificate.key, 'ca.crt': ca.crt };
+  await writtenBy15({}, tls);
+  // WHEN it is upgraded to 18 by dump and restore (the restore's server gets the pod's arguments, ssl_cert_file among them)
+  const next = pod(PG18, { image: PG18.image, majorUpgrade: PostgresMajorUpgrade.fromImage(PG15.image) }, tls);
+  expect(next.args.join(' ')).toContain('ssl_cert_file=');
+  const inits = next.runInitContainers(installFor);
+  // THEN the upgrade completes, and PostgreSQL 18 serves TLS with every row
+  expect(inits.map(result)).toEqual(['upgrade-dump: 0', 'upgrade: 0']);
+  const server = await boot(next);
+  expectKept(server);
+  expect(server.sql('SHOW ssl', 'postgres', PASSWORD, 'postgres')).toBe('on');
 });
 
 test('killed mid-way, the upgrade starts that step over on the next start; killed between the moves, it finishes them; the same path for both majors is kept aside', async () => {
