@@ -96,6 +96,15 @@ describe('an unchanged re-synth', () => {
     expect(renderReport(result)).toBe('No unsafe change: 1 PostgreSQL StatefulSet of dist compared with baseline (shop/orders).\n');
   });
 
+  test('from one replica to more: a note that the headless Service reaches the standbys too, not a problem', () => {
+    const result = compare(synthesize({ replicas: 1 }), synthesize({ replicas: 3 }));
+    const note = finding(result, /^replicas: 1 -> 3$/);
+    expect(note.severity).toBe('note');
+    expect(note.explanation.join(' ')).toContain('The headless Service orders will resolve to every pod, the standbys included: a client that connects by its name reaches a read-only standby 2 times in 3.');
+    expect(hasProblems(result)).toBe(false);
+    expect(findingsOf(compare(synthesize({ replicas: 3 }), synthesize({ replicas: 1 })))).toEqual([]);
+  });
+
   test('a change the API server accepts and the database follows (replicas, resources, parameters, a minor image update) is not reported', () => {
     const result = compare(synthesize(), synthesize({ replicas: 3, image: 'postgres:17.7', parameters: { max_connections: '200' }, resources: { memory: { request: Size.gibibytes(2), limit: Size.gibibytes(2) } } }));
     expect(findingsOf(result)).toEqual([]);

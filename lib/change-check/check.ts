@@ -1,6 +1,7 @@
 // The change check (internal): pairs each PostgreSQL StatefulSet of the new manifests with the
 // same StatefulSet in the baseline, and runs every rule on each pair; instances only on one side
 // are new or removed.
+import { clientChanges } from './clients';
 import { dataLocationChanges, portChanges } from './data-location';
 import { Change, claims, Finding, InstanceReport, kubectl, SEVERITY_ORDER } from './findings';
 import { variantChanges } from './image-variant';
@@ -110,6 +111,7 @@ export function checkChanges(baseline: ManifestSet, next: ManifestSet, options: 
       ...dataLocationChanges(change),
       ...ignoredChanges(change, secrets),
       ...portChanges(change),
+      ...clientChanges(change),
     ].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
     changed.push({ id: after.id, source: after.source, baselineSource: before.source, findings });
   }
