@@ -1,12 +1,13 @@
 // The harness's stand-in for the image's entrypoint (test/pg/entrypoint.sh): what the other
 // real-PostgreSQL tests rely on when they start a "pod". A full initialisation and the initdb
-// template cache on both majors; the rest of the entrypoint's rules with PostgreSQL 18 (the
-// default image's major, and the faster initdb: the rules are the script's, not the server's).
+// template cache on both majors; the rest of the entrypoint's rules, its cache of initdb results
+// among them, with PostgreSQL 18 (the default image's major, and the faster initdb: the rules are
+// the script's, not the server's).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
-import { Env, entrypoint, freePorts, initdb, INSTALLS, PG15, PG18, Sandbox, Server } from './pg/harness';
+import { Env, entrypoint, freePorts, initdb, INSTALLS, Installation, PG15, PG18, Sandbox, Server } from './pg/harness';
 
 const PASSWORD = 'pa$$ \'w"rd';
 
@@ -45,6 +46,17 @@ const INPUTS = {
 };
 
 const hbaLines = (pgData: string) => fs.readFileSync(path.join(pgData, 'pg_hba.conf'), 'utf-8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+
+/** Expects two data directories `pg` initialised to be alike: the configuration, the control data, the mode. */
+function expectAlike(pg: Installation, copied: string, fresh: string): void {
+  for (const name of ['PG_VERSION', 'pg_hba.conf', 'pg_ident.conf', 'postgresql.conf', 'postgresql.auto.conf']) {
+    expect(`${name}: ${fs.readFileSync(path.join(copied, name), 'utf-8')}`).toBe(`${name}: ${fs.readFileSync(path.join(fresh, name), 'utf-8')}`);
+  }
+  const control = (pgData: string) => pg.runOk(['pg_controldata', pgData]).split('\n')
+    .filter((line) => /^(pg_control version|Catalog version|Data page checksum version|Database block size|Bytes per WAL segment)/.test(line));
+  expect(control(copied)).toEqual(control(fresh));
+  expect(fs.statSync(copied).mode & 0o777).toBe(0o700);
+}
 
 describe.each(INSTALLS)('%s', (pg) => {
   test('an empty PGDATA is initialised as the image does it, then postgres runs with the container\'s args', async () => {
@@ -97,18 +109,45 @@ describe.each(INSTALLS)('%s', (pg) => {
   test('a copied initialisation is the one the entrypoint makes for the same inputs', async () => {
     const fresh = initdb(await podEnv('fresh', INPUTS), { install: pg, args: ARGS, cache: false });
     const copied = initdb(await podEnv('copied', INPUTS), { install: pg, args: ARGS }); // from the first test's template (or a new one)
-    for (const name of ['PG_VERSION', 'pg_hba.conf', 'pg_ident.conf', 'postgresql.conf', 'postgresql.auto.conf']) {
-      expect(`${name}: ${fs.readFileSync(path.join(copied, name), 'utf-8')}`).toBe(`${name}: ${fs.readFileSync(path.join(fresh, name), 'utf-8')}`);
-    }
-    const control = (pgData: string) => pg.runOk(['pg_controldata', pgData]).split('\n')
-      .filter((line) => /^(pg_control version|Catalog version|Data page checksum version|Database block size|Bytes per WAL segment)/.test(line));
-    expect(control(copied)).toEqual(control(fresh));
-    expect(fs.statSync(copied).mode & 0o777).toBe(0o700);
+    expectAlike(pg, copied, fresh);
   }, 60_000);
 });
 
 describe('the entrypoint\'s other rules, PostgreSQL 18', () => {
   const pg = PG18;
+
+  test('initdb runs once for the same inputs (HARNESS_INITDB_CACHE): later initialisations copy its result, which is what initdb made', async () => {
+    const cache = sandbox.mkdir('initdb-cache');
+    /** The entrypoint's initdb step (sourced, as the image's helpers are) with the cache, on a new PGDATA; its output. */
+    const runInitdb = async (name: string, env: Env) => {
+      const podEnvironment = await podEnv(name, env);
+      const result = pg.run(['bash', '-c', '. "$1"; read_settings; create_directories; run_initdb', 'initdb-step', entrypoint()],
+        { ...podEnvironment, HARNESS_INITDB_CACHE: cache }, { timeoutMs: 120_000 });
+      expect(`${result.status} ${result.stderr}`).toMatch(/^0 /);
+      return { pgData: podEnvironment.PGDATA, output: result.stdout };
+    };
+    const ran = /Success\. You can now start the database server/;
+    const copy = /harness: \S+ is a copy of an initdb with the same arguments, password, locale and user/;
+
+    // the first runs initdb
+    const first = await runInitdb('first', INPUTS);
+    expect(first.output).toMatch(ran);
+    // another database name (not an input of initdb): a copy, the same as what initdb made
+    const second = await runInitdb('second', { ...INPUTS, POSTGRES_DB: 'another' });
+    expect(second.output).toMatch(copy);
+    expect(second.output).not.toMatch(ran);
+    expectAlike(pg, second.pgData, first.pgData);
+    expect(fs.readdirSync(second.pgData, { recursive: true }).sort()).toEqual(fs.readdirSync(first.pgData, { recursive: true }).sort());
+    // another password, other initdb arguments, another locale: initdb runs
+    for (const [name, env] of [
+      ['password', { ...INPUTS, POSTGRES_PASSWORD: 'another password' }],
+      ['arguments', { ...INPUTS, POSTGRES_INITDB_ARGS: '--locale="C.UTF-8"' }],
+      ['locale', { ...INPUTS, LC_ALL: 'C' }],
+    ] as const) {
+      expect({ name, output: (await runInitdb(name, env)).output }).toEqual({ name, output: expect.stringMatching(ran) });
+    }
+    expect(fs.readdirSync(cache)).toHaveLength(4); // one initdb result for each set of inputs, nothing left half-written
+  }, 60_000);
 
   test('the host line follows password_encryption under the container\'s args, unless POSTGRES_HOST_AUTH_METHOD is set', async () => {
     // (scram-sha-256, the default, in the first test)

@@ -43,6 +43,12 @@
 #   database creation again, then the initdb.d files run against a temporary server as above.
 #   (So with a template, the temporary server of the image's single init run is two: one when
 #   the template was made, one for the files; none when there are no files.)
+# - HARNESS_INITDB_CACHE names a directory of initdb results: initdb runs once for each set of
+#   its inputs (its arguments, the password, the locale and time zone of the environment, the
+#   user, the binary), and later initialisations with the same inputs copy its result instead,
+#   then carry on as above (the pg_hba.conf line, the temporary server, the database, the
+#   initdb.d files). Copies share initdb's random parts: the database system identifier, the
+#   password's salt. Not with a WAL directory of its own (POSTGRES_INITDB_WALDIR, --waldir).
 # - HARNESS_INIT_ONLY=1 exits after the initialisation instead of starting postgres.
 # - the initdb of the nss_wrapper case (an arbitrary uid without a passwd entry) is not emulated;
 #   the harness runs as postgres (or as the invoking user, who has a passwd entry).
@@ -130,12 +136,43 @@ refuse_old_layout() {
   fi
 }
 
+# Harness: the key of an initdb's result (HARNESS_INITDB_CACHE): its arguments, the password,
+# the locale and time zone of the environment, the user and the binary. None (no copy) when the
+# arguments name a directory of their own.
+initdb_key() {
+  local arg
+  for arg; do
+    case "$arg" in -D* | --pgdata* | -X* | --waldir*) return 0 ;; esac
+  done
+  {
+    command -v initdb
+    id -u
+    printf '%s\0' "$@" "$POSTGRES_PASSWORD"
+    env | { grep -E '^(LANG|LANGUAGE|LC_[A-Z]+|TZ)=' || :; } | sort
+  } | sha256sum | cut -c1-16
+}
+
 run_initdb() {
   if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
     set -- --waldir "$POSTGRES_INITDB_WALDIR" "$@"
   fi
   # The password goes through a file; POSTGRES_INITDB_ARGS is shell text (evaluated, so quotes in it count).
-  eval 'initdb --username="$POSTGRES_USER" --pwfile=<(printf "%s\n" "$POSTGRES_PASSWORD") '"$POSTGRES_INITDB_ARGS"' "$@"'
+  local args key=
+  eval 'args=(--username="$POSTGRES_USER" '"$POSTGRES_INITDB_ARGS"' "$@")'
+  # Harness: HARNESS_INITDB_CACHE (see the header)
+  if [ -n "${HARNESS_INITDB_CACHE:-}" ]; then
+    key="$(initdb_key "${args[@]}")"
+  fi
+  local cache_dir="${key:+$HARNESS_INITDB_CACHE/$key}"
+  if [ -n "$cache_dir" ] && [ -s "$cache_dir/PG_VERSION" ]; then
+    cp -a "$cache_dir/." "$PGDATA/"
+    echo "harness: $PGDATA is a copy of an initdb with the same arguments, password, locale and user ($key)"
+  else
+    initdb "${args[0]}" --pwfile=<(printf "%s\n" "$POSTGRES_PASSWORD") "${args[@]:1}"
+    if [ -n "$cache_dir" ]; then
+      mkdir "$cache_dir.$$" && cp -a "$PGDATA/." "$cache_dir.$$/" && mv -T "$cache_dir.$$" "$cache_dir" 2>/dev/null || rm -rf "$cache_dir.$$"
+    fi
+  fi
 
   # Harness: the image's sample configuration listens on '*'; pods here share loopback.
   sed -i -E "s/^#?listen_addresses = [^#]*/listen_addresses = '127.0.0.1'    /" "$PGDATA/postgresql.conf"

@@ -388,7 +388,11 @@ export interface InitdbOptions {
   readonly initdbD?: readonly InitFile[] | string;
   /** Stands in for the pod's /var/run/postgresql. @default a new directory */
   readonly socketDir?: string;
-  /** Whether an initialisation may be copied from an earlier one with the same inputs (see `template`). @default true */
+  /**
+   * Whether an initialisation may be copied from an earlier one with the same inputs (see
+   * `template`), and initdb's result from an earlier initdb with the same inputs (see the
+   * entrypoint's HARNESS_INITDB_CACHE). @default true
+   */
   readonly cache?: boolean;
   /**
    * What shapes the initialisation, in place of the environment and args, for a caller whose
@@ -414,12 +418,12 @@ export interface PodOptions extends InitdbOptions {
 
 /**
  * This process's scratch files: the entrypoint (where the chroot sees it too), initdb templates,
- * initdb.d copies, socket directories. Removed after the test file, or when the process exits;
+ * initdb results (the entrypoint's HARNESS_INITDB_CACHE), initdb.d copies, socket directories. Removed after the test file, or when the process exits;
  * jest may end its workers without an exit event, so each process also removes those of test
  * processes that are gone (the directory's name holds the process id).
  */
 let harnessDir: string | undefined;
-function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string } {
+function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string; initdbCache: string } {
   if (harnessDir === undefined) {
     for (const name of fs.readdirSync(SCRATCH)) {
       const pid = /^pg-harness-(\d+)-/.exec(name)?.[1];
@@ -433,9 +437,14 @@ function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string } {
     fs.copyFileSync(path.join(__dirname, 'entrypoint.sh'), path.join(dir, 'entrypoint.sh'));
     fs.chmodSync(path.join(dir, 'entrypoint.sh'), 0o755);
     fs.mkdirSync(path.join(dir, 'initdb.d-empty'), { mode: 0o755 });
+    fs.mkdirSync(path.join(dir, 'initdb'));
+    fs.chmodSync(path.join(dir, 'initdb'), 0o777);
     harnessDir = dir;
   }
-  return { dir: harnessDir, entrypoint: path.join(harnessDir, 'entrypoint.sh'), emptyDir: path.join(harnessDir, 'initdb.d-empty') };
+  return {
+    dir: harnessDir, entrypoint: path.join(harnessDir, 'entrypoint.sh'), emptyDir: path.join(harnessDir, 'initdb.d-empty'),
+    initdbCache: path.join(harnessDir, 'initdb'),
+  };
 }
 
 // jest loads this module afresh for each test file, in workers that run many files: each file's
@@ -536,6 +545,7 @@ function template(install: Installation, env: Env, args: string[], templateKey?:
     fs.rmSync(building, { recursive: true, force: true });
     const result = install.run([entrypoint(), ...args], {
       ...env, PGDATA: building, HARNESS_INIT_ONLY: '1', HARNESS_INITDB_D: harnessFiles().emptyDir, HARNESS_SOCKET_DIR: scratchDir('socket-'),
+      HARNESS_INITDB_CACHE: harnessFiles().initdbCache,
     });
     if (result.status !== 0) {
       stopLeftover(install, building);
@@ -565,6 +575,7 @@ function entrypointEnv(install: Installation, env: Env, args: string[], options:
     HARNESS_INITDB_D: initdbDir(options.initdbD),
     HARNESS_SOCKET_DIR: socketDir,
     ...(cached ? { HARNESS_TEMPLATE: cached } : {}),
+    ...(options.cache === false ? {} : { HARNESS_INITDB_CACHE: harnessFiles().initdbCache }),
   };
 }
 

@@ -29,12 +29,27 @@ export function bookwormLibraries(libraries: Sandbox): string {
   ];
   const hostLibraries = new Map(execFileSync('ldconfig', ['-p'], { encoding: 'utf-8' }).split('\n')
     .map((line) => /^\s*(\S+) \(libc6,x86-64\) => (\S+)$/.exec(line)).filter((m): m is RegExpExecArray => m !== null).map((m) => [m[1], m[2]]));
+  // Each round, one ldd in the chroot lists the libraries of every binary still in question
+  // (the first round: all of them); those of a binary that lacked some are listed again once
+  // they are copied, until none lacks any. A binary that lacked none is done: what the rounds
+  // add are libraries the chroot has no file of, which it therefore never loads.
+  let pending = binaries;
   for (let round = 0; round < 10; round++) {
+    const ldd = PG18.run(['ldd', ...pending], { LD_LIBRARY_PATH: dir }, { asRoot: IS_ROOT });
+    if (ldd.error || ldd.stdout.trim() === '') {
+      throw new Error(`ldd of PostgreSQL 15's binaries in the chroot failed (${ldd.status ?? ldd.error}):\n${ldd.stdout}${ldd.stderr}`);
+    }
     const missing = new Set<string>();
-    for (const binary of binaries) {
-      const ldd = PG18.run(['ldd', binary], { LD_LIBRARY_PATH: dir }, { asRoot: IS_ROOT });
-      for (const m of ldd.stdout.matchAll(/^\s*(\S+) => not found$/gm)) {
-        missing.add(m[1]);
+    const lacking = new Set<string>();
+    let binary = pending[0]; // (ldd names each file only when it is given more than one)
+    for (const line of ldd.stdout.split('\n')) {
+      const header = /^(\/\S+):$/.exec(line);
+      const notFound = /^\s*(\S+) => not found$/.exec(line);
+      if (header) {
+        binary = header[1];
+      } else if (notFound) {
+        missing.add(notFound[1]);
+        lacking.add(binary);
       }
     }
     if (missing.size === 0) {
@@ -43,6 +58,7 @@ export function bookwormLibraries(libraries: Sandbox): string {
     for (const library of missing) {
       fs.copyFileSync(hostLibraries.get(library)!, path.join(dir, library));
     }
+    pending = [...lacking];
   }
   throw new Error('the libraries PostgreSQL 15 needs in the chroot could not be gathered');
 }
