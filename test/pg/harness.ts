@@ -327,16 +327,47 @@ export function containerEnv(container: any, secrets: { [secretName: string]: { 
   return env;
 }
 
-/** Distinct TCP ports on 127.0.0.1 that nothing listens on (so that parallel test runs do not collide). */
+/**
+ * Distinct TCP ports on 127.0.0.1 that nothing listens on, for servers a test file keeps for its
+ * whole run. Not from the kernel's ephemeral range (a port it hands out with `listen(0)` is free
+ * only for that moment: any outgoing connection, a psql of another test file for one, may take it
+ * as its local port before the server binds it, and the server then fails with "Address already
+ * in use"). Each jest worker takes its ports from a block of its own below that range, so test
+ * files running in parallel never pick the same port; within the block, ports that something
+ * listens on (a server left over from an earlier file) are skipped.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  const ephemeralLow = (() => {
+    try {
+      return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf-8').trim().split(/\s+/)[0]) || 32768;
+    } catch {
+      return 32768;
+    }
+  })();
+  const BLOCK = 500;
+  const blocks = Math.floor((ephemeralLow - 10_000) / BLOCK);
+  const worker = Number(process.env.JEST_WORKER_ID ?? 0);
+  const first = 10_000 + (worker % blocks) * BLOCK;
+  const offset = crypto.randomInt(BLOCK);
+  const ports: number[] = [];
+  for (let i = 0; i < BLOCK && ports.length < count; i++) {
+    const port = first + (offset + i) % BLOCK;
+    if (await canListen(port)) {
+      ports.push(port);
+    }
+  }
+  if (ports.length < count) {
+    throw new Error(`freePorts: fewer than ${count} free ports in ${first}-${first + BLOCK - 1}`);
+  }
   return ports;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 function sleep(ms: number): Promise<void> {
