@@ -1,3 +1,4 @@
+import * as crypto from 'crypto';
 import { ApiObject, Duration, Names } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
@@ -46,6 +47,9 @@ export interface PostgresSmokeTestProps {
 
   /**
    * Delete the finished Job after this long (so that the next `kubectl apply` runs it again).
+   * The Job's name ends with a hash of its pod template, so a change to the test (the database's
+   * image, host, TLS, ...) is a new Job that the next `kubectl apply` runs anyway; this also
+   * removes the Jobs of earlier versions.
    *
    * @default - the Job is kept
    */
@@ -96,34 +100,39 @@ export class PostgresSmokeTest extends Construct {
       { name: 'SMOKE_TEST_QUERY', value: query },
       { name: 'SMOKE_TEST_TIMEOUT_SECONDS', value: String(seconds) },
     ];
+    const template: k8s.PodTemplateSpec = {
+      metadata: { labels },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        securityContext: podSecurityContext({ runAsUser: uid, runAsGroup: uid, fsGroup: uid, fsGroupChangePolicy: 'OnRootMismatch' }),
+        containers: [{
+          name: 'psql',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          command: this.command,
+          env,
+          resources: {
+            requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('32Mi') },
+            limits: { memory: k8s.Quantity.fromString('64Mi') },
+          },
+          securityContext: containerSecurityContext(true),
+          volumeMounts: settings.tls ? [{ name: settings.tls.volumeName, mountPath: settings.tls.mountPath, readOnly: true }] : undefined,
+        }],
+        volumes: settings.tls ? [clientCaVolume(settings.tls)] : undefined,
+      },
+    };
     this.job = new k8s.KubeJob(this, 'Resource', {
-      metadata: { namespace, labels },
+      // A Job's pod template cannot be changed once the Job exists: `kubectl apply` of a changed
+      // one (the database's new image, its -rw Service once replicas are raised, TLS) fails with
+      // "field is immutable". A name that ends with a hash of the template makes a changed test a
+      // new Job, which the apply creates and runs.
+      metadata: { name: `${Names.toDnsLabel(this, { maxLen: 54 })}-${contentHash(template)}`, namespace, labels },
       spec: {
         backoffLimit: 1,
         activeDeadlineSeconds: seconds + 60,
         ttlSecondsAfterFinished: props.ttlAfterFinished?.toSeconds(),
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'Never',
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext({ runAsUser: uid, runAsGroup: uid, fsGroup: uid, fsGroupChangePolicy: 'OnRootMismatch' }),
-            containers: [{
-              name: 'psql',
-              image,
-              imagePullPolicy: 'IfNotPresent',
-              command: this.command,
-              env,
-              resources: {
-                requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('32Mi') },
-                limits: { memory: k8s.Quantity.fromString('64Mi') },
-              },
-              securityContext: containerSecurityContext(true),
-              volumeMounts: settings.tls ? [{ name: settings.tls.volumeName, mountPath: settings.tls.mountPath, readOnly: true }] : undefined,
-            }],
-            volumes: settings.tls ? [clientCaVolume(settings.tls)] : undefined,
-          },
-        },
+        template,
       },
     });
     props.database.allowFrom(this.job);
@@ -131,6 +140,11 @@ export class PostgresSmokeTest extends Construct {
       this.job.addDependency(props.database.statefulSet);
     }
   }
+}
+
+/** The first 8 hex digits of the SHA-256 of a value's JSON (the pod template here: plain values, no tokens). */
+function contentHash(value: unknown): string {
+  return crypto.createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
 }
 
 /** Waits for the database, then runs the query; exits non-zero when either fails. */

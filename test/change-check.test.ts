@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ApiObject, Chart, JsonPatch, Size, Testing, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { ClaimRetentionPolicy, PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
+import { BackupStorage, ClaimRetentionPolicy, PostgresCredentials, PostgresSmokeTest, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { checkChanges, CheckResult } from '../lib/change-check/check';
 import { main } from '../lib/change-check/cli';
 import { Finding } from '../lib/change-check/findings';
@@ -438,6 +438,53 @@ function run(argv: string[], options: { cwd?: string; stdin?: string; kubectl?: 
   return { status, stdout, stderr };
 }
 
+describe('claims of their own and Jobs (what the API server refuses to change in place)', () => {
+  const claimReport = (result: CheckResult) => result.objects.find((r) => r.id === 'PersistentVolumeClaim shop/orders-backups');
+
+  test('with backups, a larger data volume grows the backup claim (twice its size by default): a note with the storage class check, next to the StatefulSet\'s steps', () => {
+    const result = compare(synthesize({ backup: {} }), synthesize({ backup: {}, storage: Size.gibibytes(20) }));
+    const report = claimReport(result)!;
+    expect(report.findings.map((f) => [f.severity, f.title])).toEqual([['note', 'storage of PersistentVolumeClaim orders-backups: 20Gi -> 40Gi (grows)']]);
+    expect(commands(report.findings[0])).toEqual([
+      'kubectl -n shop get pvc orders-backups -o \'jsonpath={.spec.storageClassName}\'   # the class the claim got (the cluster\'s default when it was created)',
+      'kubectl get storageclass \'<that class>\' -o \'jsonpath={.allowVolumeExpansion}\'',
+    ]);
+    expect(hasProblems(result)).toBe(true); // the StatefulSet's claim template
+    const text = renderReport(result);
+    expect(text).toContain('PersistentVolumeClaim shop/orders-backups (dist/shop.k8s.yaml)\n  [NOTE, claim grows] storage of PersistentVolumeClaim orders-backups: 20Gi -> 40Gi (grows)');
+  });
+
+  test('a smaller data volume would shrink the backup claim, another class would change it: both rejected, with the way out', () => {
+    const shrunk = claimReport(compare(synthesize({ backup: {} }), synthesize({ backup: {}, storage: Size.gibibytes(5) })))!;
+    expect(shrunk.findings.map((f) => [f.severity, f.title])).toEqual([['rejected', 'storage of PersistentVolumeClaim orders-backups: 20Gi -> 10Gi: shrinking a claim is impossible']]);
+    const onClass = (storageClassName: string) => synthesize({ backup: { storage: BackupStorage.newClaim({ storageClassName }) } });
+    const moved = claimReport(compare(onClass('fast'), onClass('slow')))!;
+    expect(moved.findings.map((f) => [f.severity, f.title])).toEqual([['rejected', 'storageClassName of PersistentVolumeClaim orders-backups: "fast" -> "slow"']]);
+    expect(moved.findings[0].steps[0].say).toContain('BackupStorage.newClaim()');
+  });
+
+  test('an unchanged backup claim, and the smoke test of a changed database (a new Job, by its name), report nothing', () => {
+    const withTest = (props: PostgresStatefulSetProps) => synthesize({ backup: {}, ...props }, (chart, db) => new PostgresSmokeTest(chart, 'Smoke', { database: db }));
+    const result = compare(withTest({}), withTest({ image: 'postgres:17.7', replicas: 3 }));
+    expect(result.objects).toEqual([]);
+    expect(hasProblems(compare(withTest({}), withTest({})))).toBe(false);
+  });
+
+  test('a Job of the app whose pod template changes under the same name: rejected, with the delete to run first', () => {
+    const job = (image: string) => (chart: Chart) => new ApiObject(chart, 'Migrate', {
+      apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image }] } } },
+    });
+    const result = compare(synthesize({}, job('example/migrate:1')), synthesize({}, job('example/migrate:2')));
+    expect(result.objects.map((r) => [r.id, r.findings.map((f) => [f.severity, f.title])])).toEqual([
+      ['Job shop/migrate', [['rejected', 'the pod template of Job migrate changes']]],
+    ]);
+    expect(commands(result.objects[0].findings[0])).toEqual(['kubectl -n shop delete job migrate']);
+    expect(hasProblems(result)).toBe(true);
+    expect(renderReport(result)).toMatch(/Not safe to apply as it is: 1 change the API server rejects\./);
+  });
+});
+
 describe('the command', () => {
   test('a directory baseline: the report, the steps, exit 1; the same manifests: exit 0 and one line', () => {
     write('old/shop.k8s.yaml', Yaml.stringify(...synthesize()));
@@ -581,7 +628,8 @@ describe('the command', () => {
       expect(run([]).stderr).toBe('cdk8s-postgres-statefulset-check: git has no commit HEAD (no commit yet?)\n');
       execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '--allow-empty', '-m', 'empty'], { cwd: tmp });
       expect(run(['--git', 'v9']).stderr).toBe('cdk8s-postgres-statefulset-check: git has no commit v9\n');
-      expect(run([])).toEqual({ status: 2, stdout: '', stderr: 'cdk8s-postgres-statefulset-check: git HEAD has no manifest at dist (is dist committed?): nothing to compare with\n' });
+      expect(run([])).toEqual({ status: 2, stdout: '', stderr: 'cdk8s-postgres-statefulset-check: git HEAD has no manifest at dist (is dist committed? `cdk8s init` apps ignore dist/ in .gitignore): '
+        + 'nothing to compare with. Compare with the cluster instead (--live), or with a directory of the manifests last applied (--baseline <dir>).\n' });
     });
 
     test('kubectl: missing, failing, or answering something else than JSON', () => {

@@ -1,6 +1,6 @@
 // PostgresSmokeTest in the manifests. (Its command against a real PostgreSQL is in smoke-test.pg.test.ts.)
-import { Duration, Testing } from 'cdk8s';
-import { PostgresSmokeTest, PostgresStatefulSet } from '../lib';
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { PostgresSmokeTest, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { restrictedViolations } from './pod-security';
 import { envVar, errorOf, oneOfKind, synth } from './util';
 
@@ -67,4 +67,23 @@ test('bad input is reported at synth', () => {
   expect(message).toContain('[test/Smoke] PostgresSmokeTest: image has no tag');
   expect(message).toContain('[test/Smoke] PostgresSmokeTest: query must not be empty');
   expect(message).toContain('[test/Smoke] PostgresSmokeTest: timeout must be a whole number of seconds, at least 1');
+});
+
+test('the Job\'s name follows its pod template (immutable once the Job exists): a changed image or host is a new Job, an unchanged test keeps its name', () => {
+  const jobOf = (props: Partial<PostgresStatefulSetProps>) => {
+    const chart = new Chart(new App(), 'test', { namespace: 'shop' });
+    const db = new PostgresStatefulSet(chart, 'Db', { serviceName: 'orders', ...props });
+    new PostgresSmokeTest(chart, 'Smoke', { database: db });
+    return Testing.synth(chart).find((o) => o.kind === 'Job');
+  };
+  const first = jobOf({});
+  expect(first.metadata.name).toMatch(/^test-smoke-[0-9a-f]{8}-[0-9a-f]{8}$/);
+  expect(jobOf({}).metadata.name).toBe(first.metadata.name);
+  const host = (job: any) => job.spec.template.spec.containers[0].env.find((e: any) => e.name === 'PGHOST').value;
+  for (const changed of [jobOf({ image: 'postgres:17.6' }), jobOf({ replicas: 3 })]) {
+    expect(JSON.stringify(changed.spec.template)).not.toBe(JSON.stringify(first.spec.template));
+    expect(changed.metadata.name).not.toBe(first.metadata.name);
+    expect(changed.metadata.name.slice(0, -9)).toBe(first.metadata.name.slice(0, -9));
+  }
+  expect(host(jobOf({ replicas: 3 }))).toBe('orders-rw.shop.svc.cluster.local');
 });

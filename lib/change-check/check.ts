@@ -8,6 +8,7 @@ import { variantChanges } from './image-variant';
 import { ignoredChanges, secretValues, SecretValues } from './initialisation';
 import { Instance, readInstance } from './instance';
 import { majorChanges } from './major-version';
+import { otherObjectChanges } from './other-objects';
 import { CheckInputError, ManifestSet, SourcedObject } from './manifests';
 import { rejectedChanges } from './statefulset-spec';
 
@@ -29,6 +30,11 @@ export interface CheckResult {
   /** New instances, and removed ones (not with a baseline from the cluster), with their notes or problems. */
   readonly added: InstanceReport[];
   readonly removed: InstanceReport[];
+  /**
+   * Other objects on both sides whose change the API server refuses or limits (claims of their own,
+   * Jobs), by `<kind> <namespace>/<name>`; none with a baseline from the cluster.
+   */
+  readonly objects: InstanceReport[];
   /** StatefulSets of the new manifests that do not run PostgreSQL. */
   readonly otherStatefulSets: number;
   /** With a baseline from the cluster: its PostgreSQL StatefulSets that the manifests do not have. */
@@ -122,6 +128,7 @@ export function checkChanges(baseline: ManifestSet, next: ManifestSet, options: 
     changed,
     added,
     removed,
+    objects: cluster ? [] : otherObjectChanges(baseline.objects, next.objects),
     otherStatefulSets: now.others,
     notInManifests: cluster ? unmatched.length : 0,
   };

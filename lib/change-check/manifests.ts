@@ -213,7 +213,8 @@ export function readGit(paths: string[], ref: string, cwd: string): ManifestSet 
     const listedFiles = git(top, ['ls-tree', '-r', '-z', '--name-only', '--full-name', ref, '--', spec], `git ls-tree ${ref} ${spec} failed`)
       .split('\0').filter((f) => f !== '' && (MANIFEST_FILE.test(f) || f === inRepo));
     if (listedFiles.length === 0) {
-      throw new CheckInputError(`git ${ref} has no manifest at ${spec} (is ${given} committed?): nothing to compare with`);
+      throw new CheckInputError(`git ${ref} has no manifest at ${spec} (is ${given} committed? \`cdk8s init\` apps ignore dist/ in .gitignore): nothing to compare with. `
+        + 'Compare with the cluster instead (--live), or with a directory of the manifests last applied (--baseline <dir>).');
     }
     described.push(`git ${ref}:${spec}`);
     const before = objects.length;

@@ -4,7 +4,7 @@ import { Finding, InstanceReport } from './findings';
 
 /** Whether anything must be dealt with before applying (a rejected or unsafe change). */
 export function hasProblems(result: CheckResult): boolean {
-  return [...result.changed, ...result.added, ...result.removed].some((r) => r.findings.some((f) => f.severity !== 'note'));
+  return [...result.changed, ...result.added, ...result.removed, ...result.objects].some((r) => r.findings.some((f) => f.severity !== 'note'));
 }
 
 function label(finding: Finding): string {
@@ -51,7 +51,10 @@ export function renderReport(result: CheckResult): string {
   for (const report of result.removed) {
     lines.push(...renderInstance(report, `Removed StatefulSet ${report.id}`));
   }
-  const all = [...result.changed, ...result.added, ...result.removed].flatMap((r) => r.findings);
+  for (const report of result.objects) {
+    lines.push(...renderInstance(report, report.id));
+  }
+  const all = [...result.changed, ...result.added, ...result.removed, ...result.objects].flatMap((r) => r.findings);
   const rejected = all.filter((f) => f.severity === 'rejected').length;
   const unsafe = all.filter((f) => f.severity === 'unsafe').length;
   const compared = `${count(result.changed.length, 'PostgreSQL StatefulSet')} of ${result.manifests} compared with ${result.baseline}`
