@@ -319,6 +319,12 @@ describe('major versions', () => {
       ['unsafe', 'major version', 'image: postgres:16.4 -> postgres:18.4: PostgreSQL 16 -> 18 without the upgrade option'],
       ['unsafe', 'data left behind', 'data directory: PGDATA /var/lib/postgresql/data/pgdata (mount /var/lib/postgresql/data) -> /var/lib/postgresql/18/docker (mount /var/lib/postgresql)'],
     ]);
+    // the way to keep the data keeps its major too (PostgreSQL 18 with the old paths is a synth error), and moving files is not offered
+    const left = finding(result, /^data directory/);
+    expect(left.steps.map((s) => s.say)).toEqual([
+      'Keep the data where it is with its major: image \'postgres:16.4\', pgData: \'/var/lib/postgresql/data/pgdata\', dataMountPath: \'/var/lib/postgresql/data\' (the values the running pods use); '
+      + 'or upgrade it (see the major version finding), which writes the new directory from the old one.',
+    ]);
   });
 
   test('with the upgrade option naming the old major: noted, not unsafe', () => {

@@ -33,13 +33,22 @@ export function dataLocationChanges(change: Change): Finding[] {
       steps: [],
     }];
   }
+  const explanation = `PostgreSQL would look for its data in ${where(b)}, but the data is in ${where(a)}. On the new path the image initialises a new, empty database (or, where it checks, refuses to start), and clients would write into it while the old data sits unused on the same volume.`;
+  if (before.major !== undefined && after.major !== undefined && before.major !== after.major) {
+    // the paths go with the major (the 18+ images' layout is refused with an older one's paths): moving files cannot help
+    return [{
+      severity: 'unsafe',
+      category: 'data left behind',
+      title,
+      explanation: [`${explanation} The directory moves because the major changes (${before.major} -> ${after.major}), and PostgreSQL ${after.major} cannot run PostgreSQL ${before.major}'s data in any case.`],
+      steps: [{ say: `Keep the data where it is with its major: image '${before.image}', pgData: '${before.pgData}', dataMountPath: '${before.dataMount!.path}' (the values the running pods use); or upgrade it (see the major version finding), which writes the new directory from the old one.` }],
+    }];
+  }
   return [{
     severity: 'unsafe',
     category: 'data left behind',
     title,
-    explanation: [
-      `PostgreSQL would look for its data in ${where(b)}, but the data is in ${where(a)}. On the new path the image initialises a new, empty database (or, where it checks, refuses to start), and clients would write into it while the old data sits unused on the same volume.`,
-    ],
+    explanation: [explanation],
     steps: [
       { say: `Keep the data where it is: set pgData: '${before.pgData}' and dataMountPath: '${before.dataMount!.path}' (the values the running pods use), then synthesize again.` },
       {
