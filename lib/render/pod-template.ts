@@ -55,11 +55,20 @@ export const IMAGE_ENTRYPOINT = 'docker-entrypoint.sh';
  * The PostgreSQL container's command when there are start steps: runs each (paths from
  * START_STEPS, separated by ':') with the container's arguments, then execs the image's
  * entrypoint with them. The same text for every instance: nothing is pasted into it.
+ *
+ * While a step runs, this shell is the container's process 1, which the kernel gives no default
+ * action for SIGTERM or SIGINT (the official image's stop signal): without the trap, a pod deleted
+ * while a standby waits for its primary would wait out the whole grace period. A shell runs a
+ * trap only once its foreground command ends, so each step runs in the background and the shell
+ * waits for it, which a trapped signal interrupts; the step is stopped and the container exits.
  */
 const START = `set -e
+trap 'kill -TERM "$step_pid" 2>/dev/null; exit 143' TERM INT
 IFS=:
 for step in $POSTGRES_STATEFULSET_START_STEPS; do
-  sh "$step" "$@"
+  sh "$step" "$@" &
+  step_pid=$!
+  wait "$step_pid"
 done
 unset IFS
 exec ${IMAGE_ENTRYPOINT} "$@"`;
