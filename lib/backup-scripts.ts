@@ -321,8 +321,8 @@ echo "backup-hba: admitted replication connections of $POSTGRES_USER ($method) f
 }
 
 /**
- * The restore init container of every pod, run before the replication init container and the
- * PostgreSQL container, with the server's `-c` arguments as its own arguments. Environment:
+ * The restore init container of every pod, run before the PostgreSQL container (its start steps, then the image's
+ * entrypoint), with the server's `-c` arguments as its own arguments. Environment:
  *   RESTORE_DIR             the source StatefulSet's directory on the claim
  *   RESTORE_KIND            logical | physical
  *   RESTORE_BACKUP          a backup id (empty: the newest complete one)

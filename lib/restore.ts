@@ -1,6 +1,6 @@
 // Initialisation from a backup (the `restoreFrom` prop), as an internal construct: it owns the
 // ConfigMap of the restore scripts and contributes the init container that fills pod 0's empty
-// data directory before the replication init container and the image's entrypoint run.
+// data directory before the PostgreSQL container's start steps and the image's entrypoint run.
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import * as scripts from './backup-scripts';
