@@ -15,6 +15,7 @@ import { containerSecurity, PodContribution } from './render/pod-template';
 import { BackupSpec, InstanceSpec } from './resolve';
 import { renderResources } from './resources';
 import { podSecurityContext } from './security';
+import { TLS_CA_FILE, tlsCaMounts, tlsCaVolumes } from './tls';
 
 /**
  * The scheduled backups of a `PostgresStatefulSet` (its `backup` prop): a CronJob, the ConfigMap
@@ -183,6 +184,8 @@ export class PostgresBackup extends Construct {
       { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: superuser.secretName, key: superuser.passwordKey } } },
       { name: 'PGAPPNAME', value: 'postgres-statefulset-backup' },
       { name: 'PGCONNECT_TIMEOUT', value: '10' },
+      // under TLS, the Job verifies the server as the standbys do (by the pod's name, which the certificate must hold)
+      ...(spec.tls ? [{ name: 'PGSSLMODE', value: 'verify-full' }, { name: 'PGSSLROOTCERT', value: TLS_CA_FILE }] : []),
       { name: 'HOME', value: '/tmp' },
     ];
     // with a WAL archive on a claim only one node can mount, the Job runs where pod 0 runs
@@ -211,12 +214,14 @@ export class PostgresBackup extends Construct {
           { name: BACKUP_VOLUME, mountPath: scripts.BACKUP_MOUNT },
           { name: SCRIPTS_VOLUME, mountPath: scripts.BACKUP_SCRIPTS_DIR, readOnly: true },
           { name: 'tmp', mountPath: '/tmp' },
+          ...tlsCaMounts(spec),
         ],
       }],
       volumes: [
         { name: BACKUP_VOLUME, persistentVolumeClaim: { claimName: backup.claim.name } },
         { name: SCRIPTS_VOLUME, configMap: { name: this.configMap.name } },
         { name: 'tmp', emptyDir: {} },
+        ...tlsCaVolumes(spec),
       ],
     };
   }

@@ -95,16 +95,16 @@ export function tlsContribution(db: IConstruct, spec: InstanceSpec, tls: TlsSpec
   };
 }
 
-/** The CA volume of the pod (the CA certificate as `ca.crt`), when the instance serves TLS. */
-function tlsCaVolumes(spec: InstanceSpec): k8s.Volume[] {
+/** The CA volume of the pod (the CA certificate as `ca.crt`), when the instance serves TLS; the backup Job's pod has it too. */
+export function tlsCaVolumes(spec: InstanceSpec): k8s.Volume[] {
   return spec.tls ? [{
     name: CA_VOLUME,
     secret: { secretName: spec.tls.caSecret.name, items: [{ key: spec.tls.caKey, path: 'ca.crt' }], defaultMode: 0o444 },
   }] : [];
 }
 
-/** The mount of the CA certificate, for the PostgreSQL container (a standby's start step verifies the primary with it). */
-function tlsCaMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+/** The mount of the CA certificate, for the PostgreSQL container (a standby's start step verifies the primary with it) and the backup Job's. */
+export function tlsCaMounts(spec: InstanceSpec): k8s.VolumeMount[] {
   return spec.tls ? [{ name: CA_VOLUME, mountPath: TLS_CA_DIR, readOnly: true }] : [];
 }
 

@@ -77,12 +77,16 @@ export function backupTests(pg: Installation): void {
     });
   }
 
-  /** The Secret cert-manager would write for the instance: a certificate for its names, its key, the CA. */
+  /** The Secret cert-manager would write for the instance: a certificate for its names, its key, the CA (one per sandbox). */
+  const pki = new Map<Sandbox, { [key: string]: string }>();
   function tlsSecret(): { [key: string]: string } {
-    const dir = sandbox.mkdir('pki');
-    const ca = makeCa(dir, 'ca');
-    const certificate = makeServerCertificate(dir, 'pg', ca, ['pg-0.pg-svc', 'localhost']);
-    return { 'tls.crt': certificate.crt, 'tls.key': certificate.key, 'ca.crt': ca.crt };
+    if (!pki.has(sandbox)) {
+      const dir = sandbox.mkdir('pki');
+      const ca = makeCa(dir, 'ca');
+      const certificate = makeServerCertificate(dir, 'pg', ca, ['pg-0.pg-svc', 'localhost']);
+      pki.set(sandbox, { 'tls.crt': certificate.crt, 'tls.key': certificate.key, 'ca.crt': ca.crt });
+    }
+    return pki.get(sandbox)!;
   }
 
   /** The directory standing for the backup claim, `pg-backups`. */
@@ -315,6 +319,23 @@ export function backupTests(pg: Installation): void {
       expect(again.stdout).toContain('holds a database: nothing to restore');
       expect(again.status).toBe(0);
       expect(target.pod(1).runInitContainer('restore').stdout).toContain('not pod 0: nothing to restore');
+
+      // WHEN the restored instance, serving TLS, gets logical backups: the Job verifies the server as the standbys do
+      const withBackups = instance({ databaseName: 'app', restoreFrom: { claimName: 'pg-backups' }, backup: { kind: BackupKind.LOGICAL } }, { tls: true });
+      const byName = { BACKUP_PRIMARY: `pg-0.pg-svc:${P0}`, PGHOSTADDR: '127.0.0.1' }; // the pod's name, which the certificate holds
+      const verified = withBackups.backupJob({ ...byName, BACKUP_KEEP_LAST: '1', BACKUP_KEEP_DAYS: '' });
+      // THEN it backs up over TLS, with sslmode=verify-full against the instance's CA
+      expect(verified.stderr).toBe('');
+      expect(verified.status).toBe(0);
+      // AND a server whose certificate another CA signed is refused, and no backup is left
+      const otherCa = path.join(sandbox.mkdir('other-pki'), 'ca.crt');
+      fs.writeFileSync(otherCa, makeCa(path.dirname(otherCa), 'other').crt, { mode: 0o644 });
+      const complete = backupsIn(logicalDir()).length;
+      const refused = withBackups.backupJob({ ...byName, PGSSLROOTCERT: otherCa });
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/certificate verify failed/);
+      expect(termination()).toMatch(/certificate verify failed/);
+      expect(backupsIn(logicalDir()).length).toBe(complete);
     }, 60_000);
 
     test('a restore from a missing or damaged backup refuses with the reason, and leaves the data directory empty', () => {
