@@ -11,6 +11,7 @@ import * as scripts from './backup-scripts';
 import { claimNames } from './name-claims';
 import { Problems } from './problems';
 import { BACKUP_VOLUME, SCRIPTS_VOLUME, walArchiveEnv } from './render/backup-volumes';
+import { EnvVar, PodSecurityContext, PodSpec, renderObject, Volume, VolumeMount } from './render/manifest';
 import { containerSecurity, PodContribution } from './render/pod-template';
 import { BackupSpec, InstanceSpec } from './resolve';
 import { renderResources } from './resources';
@@ -79,7 +80,7 @@ export class PostgresBackup extends Construct {
     this.command = ['sh', `${scripts.BACKUP_SCRIPTS_DIR}/${scripts.BACKUP_SCRIPT}`];
     this.podLabels = { ...backup.labels, 'app.kubernetes.io/component': 'backup' };
 
-    this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
+    this.configMap = renderObject(this, 'Scripts', k8s.KubeConfigMap, {
       metadata: metadata(backup.configMapName),
       data: {
         [scripts.BACKUP_SCRIPT]: scripts.backupScript(),
@@ -88,16 +89,16 @@ export class PostgresBackup extends Construct {
       },
     });
     const create = backup.claim.create;
-    this.claim = create ? new k8s.KubePersistentVolumeClaim(this, 'Claim', {
+    this.claim = create ? renderObject(this, 'Claim', k8s.KubePersistentVolumeClaim, {
       metadata: metadata(backup.claim.name),
       spec: {
         accessModes: create.accessModes,
         storageClassName: create.className,
-        resources: { requests: { storage: k8s.Quantity.fromString(create.size.asString()) } },
+        resources: { requests: { storage: create.size.asString() } },
       },
     }) : undefined;
     const deadline = backup.deadline.toSeconds({ integral: false });
-    this.cronJob = new k8s.KubeCronJob(this, 'Resource', {
+    this.cronJob = renderObject(this, 'Resource', k8s.KubeCronJob, {
       metadata: metadata(backup.cronJobName),
       spec: {
         schedule: backup.schedule,
@@ -148,8 +149,8 @@ export class PostgresBackup extends Construct {
     if (backup.walArchive) {
       Object.assign(parameters, { archive_mode: 'on', archive_command: scripts.ARCHIVE_COMMAND, archive_timeout: '5min' });
     }
-    const scriptsVolume: k8s.Volume = { name: SCRIPTS_VOLUME, configMap: { name: this.configMap.name } };
-    const scriptsMount: k8s.VolumeMount = { name: SCRIPTS_VOLUME, mountPath: scripts.BACKUP_SCRIPTS_DIR, readOnly: true };
+    const scriptsVolume: Volume = { name: SCRIPTS_VOLUME, configMap: { name: this.configMap.name } };
+    const scriptsMount: VolumeMount = { name: SCRIPTS_VOLUME, mountPath: scripts.BACKUP_SCRIPTS_DIR, readOnly: true };
     return {
       parameters,
       volumes: [
@@ -169,10 +170,10 @@ export class PostgresBackup extends Construct {
   }
 
   /** The backup Job's pod: the instance's image, user, security context; the claim, the scripts, a writable /tmp. */
-  private podSpec(): k8s.PodSpec {
+  private podSpec(): PodSpec {
     const { spec, backup } = this;
     const superuser = spec.superuser;
-    const env: k8s.EnvVar[] = [
+    const env: EnvVar[] = [
       { name: 'BACKUP_KIND', value: backup.kind },
       { name: 'BACKUP_DIR', value: backup.directory },
       { name: 'BACKUP_PRIMARY', value: backup.primary },
@@ -228,7 +229,7 @@ export class PostgresBackup extends Construct {
 }
 
 /** The database pods' security context: the same user, group and fsGroup, so that the claim is writable alike. */
-function podSecurity(spec: InstanceSpec): k8s.PodSecurityContext | undefined {
+function podSecurity(spec: InstanceSpec): PodSecurityContext | undefined {
   const { restricted, runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy } = spec.security;
   if (restricted) {
     return podSecurityContext({ runAsUser: runAsUser!, runAsGroup: runAsGroup!, fsGroup: fsGroup!, fsGroupChangePolicy: fsGroupChangePolicy! });

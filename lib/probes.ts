@@ -1,6 +1,6 @@
 // Health checks and shutdown of the PostgreSQL container (internal).
 import { Duration } from 'cdk8s';
-import * as k8s from '../imports/k8s';
+import { Probe } from './render/manifest';
 import { AS_POSTGRES } from './shell';
 
 /** `pg_isready` over TCP on loopback: exits 0 when the server accepts connections. */
@@ -22,13 +22,13 @@ export function isReadyCommand(port: number, username: string): string[] {
  */
 export function probes(commands: { startup: string[]; readiness: string[]; liveness: string[] }, startupTimeout: Duration) {
   const exec = (cmd: string[]) => ({ exec: { command: cmd }, timeoutSeconds: 5 });
-  const startup: k8s.Probe = {
+  const startup: Probe = {
     ...exec(commands.startup),
     periodSeconds: 1,
     failureThreshold: Math.max(1, Math.ceil(startupTimeout.toSeconds({ integral: false }))),
   };
-  const readiness: k8s.Probe = { ...exec(commands.readiness), periodSeconds: 1, failureThreshold: 3 };
-  const liveness: k8s.Probe = { ...exec(commands.liveness), periodSeconds: 10, failureThreshold: 6 };
+  const readiness: Probe = { ...exec(commands.readiness), periodSeconds: 1, failureThreshold: 3 };
+  const liveness: Probe = { ...exec(commands.liveness), periodSeconds: 10, failureThreshold: 6 };
   return { startup, readiness, liveness };
 }
 

@@ -3,7 +3,7 @@
 // template and restarts no pod; with more than one replica, the Replication construct owns the
 // read-write and read-only Services clients use.
 import { Construct } from 'constructs';
-import * as k8s from '../imports/k8s';
+import { EnvVar } from './render/manifest';
 import { PodContribution } from './render/pod-template';
 import { renderClientService } from './render/services';
 import * as scripts from './replication-scripts';
@@ -29,7 +29,7 @@ export class Replication extends Construct {
 export function replicationContribution(spec: InstanceSpec): PodContribution {
   const { credentials, primaryHost } = spec.replication;
   const script = (name: string) => `${SCRIPTS_DIR}/${name}`;
-  const env: k8s.EnvVar[] = [
+  const env: EnvVar[] = [
     { name: 'POSTGRES_REPLICATION_USER', value: credentials.username },
     {
       name: 'POSTGRES_REPLICATION_PASSWORD',

@@ -1,8 +1,8 @@
 // Compute resources of the PostgreSQL container (internal).
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import * as k8s from '../imports/k8s';
 import { Problems } from './problems';
+import { ResourceRequirements } from './render/manifest';
 
 /**
  * Requests a quarter of a CPU and 1 GiB of memory, and limits memory to the same 1 GiB so that
@@ -15,12 +15,12 @@ export const DEFAULT_RESOURCES: kplus.ContainerResources = {
 };
 
 /** The container's `resources` field. */
-export function renderResources(resources: kplus.ContainerResources): k8s.ResourceRequirements {
-  const requests: { [name: string]: k8s.Quantity } = {};
-  const limits: { [name: string]: k8s.Quantity } = {};
-  const put = (target: { [name: string]: k8s.Quantity }, name: string, value: string | undefined) => {
+export function renderResources(resources: kplus.ContainerResources): ResourceRequirements {
+  const requests: { [name: string]: string } = {};
+  const limits: { [name: string]: string } = {};
+  const put = (target: { [name: string]: string }, name: string, value: string | undefined) => {
     if (value !== undefined) {
-      target[name] = k8s.Quantity.fromString(value);
+      target[name] = value;
     }
   };
   put(requests, 'cpu', resources.cpu?.request?.amount);

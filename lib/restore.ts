@@ -1,12 +1,14 @@
 // Initialisation from a backup (the `restoreFrom` prop), as an internal construct: it owns the
 // ConfigMap of the restore scripts and contributes the init container that fills pod 0's empty
 // data directory before the PostgreSQL container's start steps and the image's entrypoint run.
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../imports/k8s';
 import * as scripts from './backup-scripts';
 import { claimNames } from './name-claims';
 import { Problems } from './problems';
 import { BACKUP_VOLUME, walArchiveEnv, walArchiveMounts } from './render/backup-volumes';
+import { EnvVar, renderObject } from './render/manifest';
 import { dataEnv, dataMount, initContainer, passwordEnv, passwordMounts, PodContribution, tmpMounts } from './render/pod-template';
 import { InstanceSpec, RestoreSpec } from './resolve';
 import { kibibytes } from './resources';
@@ -16,14 +18,14 @@ const SOURCE_VOLUME = 'restore-source';
 
 export class Restore extends Construct {
   /** The ConfigMap of the scripts. */
-  public readonly configMap: k8s.KubeConfigMap;
+  public readonly configMap: ApiObject;
 
   constructor(scope: Construct, id: string, private readonly spec: InstanceSpec, private readonly restore: RestoreSpec) {
     super(scope, id);
     claimNames(scope, Problems.of(scope, 'PostgresStatefulSet'), spec.effectiveNamespace, [
       { kind: 'ConfigMap', name: restore.configMapName, prop: 'statefulSetName' },
     ]);
-    this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
+    this.configMap = renderObject(this, 'Scripts', k8s.KubeConfigMap, {
       metadata: { name: restore.configMapName, namespace: spec.namespace, labels: spec.labels },
       data: {
         [scripts.RESTORE_SCRIPT]: scripts.restoreScript(),
@@ -45,7 +47,7 @@ export class Restore extends Construct {
     // the WAL archive's claim is in the pod already when it is the one to restore from
     const source = archive?.claim.name === restore.claimName ? BACKUP_VOLUME : SOURCE_VOLUME;
     const target = restore.targetTime;
-    const env: k8s.EnvVar[] = [
+    const env: EnvVar[] = [
       ...dataEnv(spec),
       { name: 'POSTGRES_USER', value: spec.superuser.username },
       passwordEnv(spec),

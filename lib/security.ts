@@ -1,5 +1,5 @@
 // Security contexts that meet the Pod Security Standard "restricted" profile, and running as the image's postgres user (internal).
-import * as k8s from '../imports/k8s';
+import { PodSecurityContext, SecurityContext } from './render/manifest';
 
 export interface PodSecurityOptions {
   readonly runAsUser: number;
@@ -13,7 +13,7 @@ export interface PodSecurityOptions {
  * `OnRootMismatch` keeps the kubelet from re-applying group permissions to PGDATA on every mount
  * (PostgreSQL refuses a data directory that others can write to).
  */
-export function podSecurityContext(options: PodSecurityOptions): k8s.PodSecurityContext {
+export function podSecurityContext(options: PodSecurityOptions): PodSecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser: options.runAsUser,
@@ -25,7 +25,7 @@ export function podSecurityContext(options: PodSecurityOptions): k8s.PodSecurity
 }
 
 /** No privilege escalation, no capabilities, optionally a read-only root filesystem. */
-export function containerSecurityContext(readOnlyRootFilesystem: boolean): k8s.SecurityContext {
+export function containerSecurityContext(readOnlyRootFilesystem: boolean): SecurityContext {
   return {
     allowPrivilegeEscalation: false,
     privileged: false,

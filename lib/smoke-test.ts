@@ -7,6 +7,7 @@ import { IPostgresDatabase } from './database';
 import { DEFAULT_IMAGE, parseImage, postgresUserId } from './image';
 import { PostgresStatefulSet } from './postgres-stateful-set';
 import { Problems } from './problems';
+import { EnvVar, Manifest, renderObject } from './render/manifest';
 import { containerSecurityContext, podSecurityContext } from './security';
 import { clientCaVolume } from './tls';
 
@@ -93,14 +94,14 @@ export class PostgresSmokeTest extends Construct {
     // with TLS it verifies the server (sslmode=verify-full) and waits with pg_isready's default sslmode, so that a
     // certificate the client refuses is reported by psql rather than waited on as a server that does not answer
     this.command = ['sh', '-c', settings.tls ? smokeTestScript('PGSSLMODE=prefer pg_isready') : SCRIPT];
-    const env: k8s.EnvVar[] = [
+    const env: EnvVar[] = [
       ...clientEnv(settings).map((v) => v.secretKeyRef
         ? { name: v.name, valueFrom: { secretKeyRef: v.secretKeyRef } }
         : { name: v.name, value: v.value }),
       { name: 'SMOKE_TEST_QUERY', value: query },
       { name: 'SMOKE_TEST_TIMEOUT_SECONDS', value: String(seconds) },
     ];
-    const template: k8s.PodTemplateSpec = {
+    const template: Manifest<k8s.PodTemplateSpec> = {
       metadata: { labels },
       spec: {
         restartPolicy: 'Never',
@@ -113,8 +114,8 @@ export class PostgresSmokeTest extends Construct {
           command: this.command,
           env,
           resources: {
-            requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('32Mi') },
-            limits: { memory: k8s.Quantity.fromString('64Mi') },
+            requests: { cpu: '10m', memory: '32Mi' },
+            limits: { memory: '64Mi' },
           },
           securityContext: containerSecurityContext(true),
           volumeMounts: settings.tls ? [{ name: settings.tls.volumeName, mountPath: settings.tls.mountPath, readOnly: true }] : undefined,
@@ -122,7 +123,7 @@ export class PostgresSmokeTest extends Construct {
         volumes: settings.tls ? [clientCaVolume(settings.tls)] : undefined,
       },
     };
-    this.job = new k8s.KubeJob(this, 'Resource', {
+    this.job = renderObject(this, 'Resource', k8s.KubeJob, {
       // A Job's pod template cannot be changed once the Job exists: `kubectl apply` of a changed
       // one (the database's new image, its -rw Service once replicas are raised, TLS) fails with
       // "field is immutable". A name that ends with a hash of the template makes a changed test a

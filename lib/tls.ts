@@ -4,10 +4,10 @@
 // settings standbys verify the primary with), and what clients of the database need (the CA,
 // verify-full): connection.ts and smoke-test.ts use it. An instance without `tlsSecret` has none of it.
 import { IConstruct } from 'constructs';
-import * as k8s from '../imports/k8s';
 import { IPostgresDatabase } from './database';
 import { isReadyCommand } from './probes';
 import { Problems } from './problems';
+import { Volume, VolumeMount } from './render/manifest';
 import { PodContribution } from './render/pod-template';
 import { InstanceSpec, TlsSpec } from './resolve';
 import { SCRIPTS_DIR } from './shell';
@@ -77,7 +77,7 @@ export function tlsContribution(db: IConstruct, spec: InstanceSpec, tls: TlsSpec
         },
       },
       ...tlsCaVolumes(spec),
-      { name: SERVER_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } },
+      { name: SERVER_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
     ],
     volumeMounts: [
       { name: SECRET_VOLUME, mountPath: TLS_SECRET_DIR, readOnly: true },
@@ -96,7 +96,7 @@ export function tlsContribution(db: IConstruct, spec: InstanceSpec, tls: TlsSpec
 }
 
 /** The CA volume of the pod (the CA certificate as `ca.crt`), when the instance serves TLS; the backup Job's pod has it too. */
-export function tlsCaVolumes(spec: InstanceSpec): k8s.Volume[] {
+export function tlsCaVolumes(spec: InstanceSpec): Volume[] {
   return spec.tls ? [{
     name: CA_VOLUME,
     secret: { secretName: spec.tls.caSecret.name, items: [{ key: spec.tls.caKey, path: 'ca.crt' }], defaultMode: 0o444 },
@@ -104,7 +104,7 @@ export function tlsCaVolumes(spec: InstanceSpec): k8s.Volume[] {
 }
 
 /** The mount of the CA certificate, for the PostgreSQL container (a standby's start step verifies the primary with it) and the backup Job's. */
-export function tlsCaMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+export function tlsCaMounts(spec: InstanceSpec): VolumeMount[] {
   return spec.tls ? [{ name: CA_VOLUME, mountPath: TLS_CA_DIR, readOnly: true }] : [];
 }
 
@@ -163,7 +163,7 @@ export function clientTls(db: IPostgresDatabase, request: ClientTlsRequest, prob
 }
 
 /** The Secret volume of a client's CA certificate (only that key: the Secret may hold the server's key too). */
-export function clientCaVolume(tls: ClientTls): k8s.Volume {
+export function clientCaVolume(tls: ClientTls): Volume {
   return { name: tls.volumeName, secret: { secretName: tls.caSecretName, items: [{ key: tls.caKey, path: tls.caKey }], defaultMode: 0o444 } };
 }
 

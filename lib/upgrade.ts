@@ -1,11 +1,11 @@
 // Major version upgrades (internal): what `majorUpgrade` adds to the pod (init containers of the
 // old and the new image, an emptyDir for the old binaries, an annotation naming the old major)
 // and its rules. The scripts are in upgrade-scripts.ts.
-import * as k8s from '../imports/k8s';
 import { parseImage, postgresUserId } from './image';
 import { MajorUpgradeMethod, PostgresMajorUpgrade } from './major-upgrade';
 import { Problems } from './problems';
 import { PostgresStatefulSetProps } from './props';
+import { EnvVar, VolumeMount } from './render/manifest';
 import { dataEnv, dataMount, initContainer, passwordEnv, passwordMounts, PodContribution, tmpMounts } from './render/pod-template';
 import { InstanceSpec, UpgradeSpec } from './resolve';
 import { SCRIPTS_DIR } from './shell';
@@ -77,7 +77,7 @@ export function upgradeContribution(spec: InstanceSpec): PodContribution {
   }
   const pgUpgrade = upgrade.method === MajorUpgradeMethod.PG_UPGRADE;
   const script = (name: string) => ['sh', `${SCRIPTS_DIR}/${name}`];
-  const env: k8s.EnvVar[] = [
+  const env: EnvVar[] = [
     ...dataEnv(spec),
     { name: 'POSTGRES_STATEFULSET_DATA_MOUNT', value: spec.storage.mountPath },
     { name: 'POSTGRES_USER', value: spec.superuser.username },
@@ -86,7 +86,7 @@ export function upgradeContribution(spec: InstanceSpec): PodContribution {
     { name: 'UPGRADE_METHOD', value: upgrade.method },
     ...(pgUpgrade ? [{ name: 'OLD_POSTGRES', value: OLD_POSTGRES }] : []),
   ];
-  const mounts: k8s.VolumeMount[] = [
+  const mounts: VolumeMount[] = [
     dataMount(spec),
     { name: 'scripts', mountPath: SCRIPTS_DIR, readOnly: true },
     ...tmpMounts(spec),

@@ -2,13 +2,13 @@
 // (internal). The PostgreSQL container runs the image's entrypoint with the spec's environment;
 // features (replication, ...) add init containers, start steps, environment, parameters,
 // volumes, init scripts and readiness through a PodContribution.
-import * as k8s from '../../imports/k8s';
 import { parameterArgs } from '../parameters';
 import { fastShutdownCommand, isReadyCommand, probes } from '../probes';
 import { InstanceSpec } from '../resolve';
 import { kibibytes, renderResources } from '../resources';
 import { containerSecurityContext, podSecurityContext } from '../security';
 import { SCRIPTS_DIR } from '../shell';
+import { Container, EnvVar, PodSecurityContext, PodTemplateSpec, SecurityContext, Volume, VolumeMount, VolumeProjection } from './manifest';
 
 /** Where the data volume claim template's volumes are called. */
 export const DATA_VOLUME = 'data';
@@ -22,16 +22,16 @@ export const PASSWORD_DIR = '/run/secrets/postgresql';
 /** What a feature adds to the pod. */
 export interface PodContribution {
   /** Environment of the PostgreSQL container. */
-  readonly env?: k8s.EnvVar[];
+  readonly env?: EnvVar[];
   /** Server parameters the feature needs; the caller's parameters override them. */
   readonly parameters?: { [name: string]: string };
   /** Init containers, run in order before PostgreSQL starts; given what the whole pod runs. */
-  readonly initContainers?: (pod: PodContext) => k8s.Container[];
-  readonly volumes?: k8s.Volume[];
+  readonly initContainers?: (pod: PodContext) => Container[];
+  readonly volumes?: Volume[];
   /** Mounts of the PostgreSQL container. */
-  readonly volumeMounts?: k8s.VolumeMount[];
+  readonly volumeMounts?: VolumeMount[];
   /** Files for /docker-entrypoint-initdb.d; they run before the caller's init scripts. */
-  readonly initdbFiles?: k8s.VolumeProjection[];
+  readonly initdbFiles?: VolumeProjection[];
   /** Annotations of the pod template. */
   readonly podAnnotations?: { [key: string]: string };
   /** Files for the instance's scripts ConfigMap, which the PostgreSQL container mounts at SCRIPTS_DIR. */
@@ -80,7 +80,7 @@ export interface PodContext {
 }
 
 /** The environment every container of the pod that touches the data directory shares. */
-export function dataEnv(spec: InstanceSpec): k8s.EnvVar[] {
+export function dataEnv(spec: InstanceSpec): EnvVar[] {
   return [
     { name: 'PGDATA', value: spec.storage.pgData },
     { name: 'PGPORT', value: String(spec.port) },
@@ -88,17 +88,17 @@ export function dataEnv(spec: InstanceSpec): k8s.EnvVar[] {
 }
 
 /** The mount of the data volume. */
-export function dataMount(spec: InstanceSpec): k8s.VolumeMount {
+export function dataMount(spec: InstanceSpec): VolumeMount {
   return { name: DATA_VOLUME, mountPath: spec.storage.mountPath };
 }
 
 /** The writable /tmp of a container with a read-only root filesystem. */
-export function tmpMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+export function tmpMounts(spec: InstanceSpec): VolumeMount[] {
   return spec.security.readOnlyRootFilesystem ? [{ name: 'tmp', mountPath: '/tmp' }] : [];
 }
 
 /** The container security context of every container of the pod. */
-export function containerSecurity(spec: InstanceSpec): k8s.SecurityContext | undefined {
+export function containerSecurity(spec: InstanceSpec): SecurityContext | undefined {
   if (spec.security.restricted) {
     return containerSecurityContext(spec.security.readOnlyRootFilesystem);
   }
@@ -106,7 +106,7 @@ export function containerSecurity(spec: InstanceSpec): k8s.SecurityContext | und
 }
 
 /** An init container that runs the instance's image as the PostgreSQL container does (user, security, resources, data volume). */
-export function initContainer(spec: InstanceSpec, container: Omit<k8s.Container, 'image'>): k8s.Container {
+export function initContainer(spec: InstanceSpec, container: Omit<Container, 'image'>): Container {
   return {
     image: spec.image.reference,
     imagePullPolicy: spec.image.pullPolicy,
@@ -123,16 +123,16 @@ function serverArgs(spec: InstanceSpec, contributions: PodContribution[]): strin
 }
 
 /** The pod template. */
-export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribution[]): k8s.PodTemplateSpec {
+export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribution[]): PodTemplateSpec {
   const all = <T>(pick: (c: PodContribution) => T[] | undefined): T[] => contributions.flatMap((c) => pick(c) ?? []);
-  const volumes: k8s.Volume[] = [];
-  const mounts: k8s.VolumeMount[] = [dataMount(spec)];
+  const volumes: Volume[] = [];
+  const mounts: VolumeMount[] = [dataMount(spec)];
   if (spec.security.readOnlyRootFilesystem) {
     volumes.push({ name: 'run', emptyDir: {} }, { name: 'tmp', emptyDir: {} });
     mounts.push({ name: 'run', mountPath: SOCKET_DIR }, ...tmpMounts(spec));
   }
   if (kibibytes(spec.sharedMemory) > 0) {
-    volumes.push({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString(spec.sharedMemory.asString()) } });
+    volumes.push({ name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: spec.sharedMemory.asString() } });
     mounts.push({ name: 'shm', mountPath: '/dev/shm' });
   }
   if (spec.passwordAsFile) {
@@ -165,7 +165,7 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
   }, spec.probes.startupTimeout) : undefined;
   const initContainers = contributions.flatMap((c) => c.initContainers?.({ serverArgs: args }) ?? []);
 
-  const container: k8s.Container = {
+  const container: Container = {
     name: spec.containerName,
     image: spec.image.reference,
     imagePullPolicy: spec.image.pullPolicy,
@@ -215,19 +215,19 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
 }
 
 /** The superuser's password, by reference: `POSTGRES_PASSWORD` from the Secret, or `POSTGRES_PASSWORD_FILE`. */
-export function passwordEnv(spec: InstanceSpec): k8s.EnvVar {
+export function passwordEnv(spec: InstanceSpec): EnvVar {
   return spec.passwordAsFile
     ? { name: 'POSTGRES_PASSWORD_FILE', value: `${PASSWORD_DIR}/password` }
     : { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: spec.superuser.secretName, key: spec.superuser.passwordKey } } };
 }
 
 /** The mount of the password file, with `passwordAsFile`. */
-export function passwordMounts(spec: InstanceSpec): k8s.VolumeMount[] {
+export function passwordMounts(spec: InstanceSpec): VolumeMount[] {
   return spec.passwordAsFile ? [{ name: 'password', mountPath: PASSWORD_DIR, readOnly: true }] : [];
 }
 
 /** The image's variables: the password by reference, the superuser, the database. */
-function postgresEnv(spec: InstanceSpec): k8s.EnvVar[] {
+function postgresEnv(spec: InstanceSpec): EnvVar[] {
   const [pgData, pgPort] = dataEnv(spec);
   return [
     passwordEnv(spec),
@@ -239,11 +239,11 @@ function postgresEnv(spec: InstanceSpec): k8s.EnvVar[] {
 }
 
 /** `POSTGRES_INITDB_ARGS`, which the image evaluates in its shell (validate.ts allows plain options only). */
-function initdbArgsEnv(spec: InstanceSpec): k8s.EnvVar[] {
+function initdbArgsEnv(spec: InstanceSpec): EnvVar[] {
   return spec.initdbArgs.length > 0 ? [{ name: 'POSTGRES_INITDB_ARGS', value: spec.initdbArgs.join(' ') }] : [];
 }
 
-function podSecurity(spec: InstanceSpec): k8s.PodSecurityContext | undefined {
+function podSecurity(spec: InstanceSpec): PodSecurityContext | undefined {
   const { restricted, runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy } = spec.security;
   if (restricted) {
     return podSecurityContext({ runAsUser: runAsUser!, runAsGroup: runAsGroup!, fsGroup: fsGroup!, fsGroupChangePolicy: fsGroupChangePolicy! });

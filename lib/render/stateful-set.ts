@@ -1,7 +1,9 @@
 // Render: the StatefulSet (internal).
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as k8s from '../../imports/k8s';
 import { InstanceSpec } from '../resolve';
+import { PodTemplateSpec, renderObject } from './manifest';
 import { DATA_VOLUME } from './pod-template';
 
 /** The StatefulSet annotation naming the PostgreSQL container. */
@@ -13,8 +15,8 @@ export const MAJOR_ANNOTATION = 'postgres-statefulset.io/postgres-major';
  * The StatefulSet, the construct's default child ('Resource'). It is created after the objects
  * it needs (Secret, ConfigMap, Services), so that it follows them in the manifest.
  */
-export function renderStatefulSet(scope: Construct, spec: InstanceSpec, template: k8s.PodTemplateSpec): k8s.KubeStatefulSet {
-  return new k8s.KubeStatefulSet(scope, 'Resource', {
+export function renderStatefulSet(scope: Construct, spec: InstanceSpec, template: PodTemplateSpec): ApiObject {
+  return renderObject(scope, 'Resource', k8s.KubeStatefulSet, {
     metadata: {
       ...spec.metadata,
       name: spec.names.statefulSet,
@@ -38,7 +40,7 @@ export function renderStatefulSet(scope: Construct, spec: InstanceSpec, template
         spec: {
           accessModes: spec.storage.accessModes,
           storageClassName: spec.storage.className,
-          resources: { requests: { storage: k8s.Quantity.fromString(spec.storage.size.asString()) } },
+          resources: { requests: { storage: spec.storage.size.asString() } },
         },
       }],
     },
