@@ -332,8 +332,11 @@ export interface PostgresStatefulSetProps {
 
   /**
    * Prefer to schedule the pods on different nodes (preferred pod anti-affinity on `kubernetes.io/hostname`).
+   * Rendered with one replica too, so that the pod template stays the same when replicas are
+   * raised. While `restoreFrom` names a claim other than the instance's WAL archive, the pods keep
+   * to one node instead (the claim may be ReadWriteOnce).
    *
-   * @default - true when replicas > 1
+   * @default true
    */
   readonly spreadAcrossNodes?: boolean;
 
@@ -459,7 +462,8 @@ export interface PostgresStatefulSetProps {
    * an empty data directory, an init container restores the backup next to it and moves it into
    * place once complete (a failed restore leaves it empty and fails the pod, with the reason).
    * Standbys clone pod 0 as usual. A data directory that holds a database is never touched, so
-   * the prop may stay after the restore (the claim stays mounted while it does).
+   * the prop may stay after the restore (the claim stays mounted while it does, and the pods keep
+   * to one node, as a ReadWriteOnce claim needs: remove it to let them spread).
    *
    * @default - an empty data directory is initialised by the image (initdb)
    */

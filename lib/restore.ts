@@ -69,6 +69,13 @@ export class Restore extends Construct {
       ] : []),
     ];
     return {
+      // Every pod mounts the claim (one template), which may be ReadWriteOnce: a volume attaches to
+      // one node, so the pods keep to one node while restoreFrom is set (each is scheduled beside a
+      // running pod of the instance; the first anywhere). Not for the instance's own WAL archive
+      // claim, which is ReadWriteMany whenever there is more than one replica.
+      podAffinity: source === SOURCE_VOLUME ? {
+        requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: spec.selectorLabels } }],
+      } : undefined,
       volumes: [
         { name: SCRIPTS_VOLUME, configMap: { name: this.configMap.name } },
         ...(source === SOURCE_VOLUME ? [{ name: SOURCE_VOLUME, persistentVolumeClaim: { claimName: restore.claimName, readOnly: true } }] : []),

@@ -250,6 +250,15 @@ describe('restoreFrom', () => {
     expect(Object.keys(oneOfKind(manifest, 'ConfigMap', 'pg-restore').data).sort()).toEqual(['restore-wal.sh', 'restore.sh']);
     // the PostgreSQL container itself does not mount it
     expect(main.volumeMounts.map((m: any) => m.name)).not.toContain('restore-source');
+    // every pod mounts the claim, which may be ReadWriteOnce (one node): each pod is scheduled beside a running one, not spread
+    const sts = oneOfKind(manifest, 'StatefulSet');
+    expect(pod.affinity).toEqual({
+      podAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: sts.spec.selector.matchLabels } }],
+      },
+    });
+    // and once restoreFrom goes, the pods spread again
+    expect(podSpec(manifestOf({ replicas: 2 }).manifest).affinity).toEqual({ podAntiAffinity: expect.anything() });
   });
 
   test('a point in time reaches the script in UTC, as PostgreSQL reads it at start, and in seconds since the epoch', () => {
@@ -273,6 +282,8 @@ describe('restoreFrom', () => {
       { name: 'backup-scripts', mountPath: '/etc/postgres-statefulset-backup', readOnly: true },
     ]));
     expect(envVar(restore, 'BACKUP_WAL_DIR').value).toBe('/backups/pg/wal');
+    // that claim is ReadWriteMany with more than one pod: they may spread
+    expect(pod.affinity).toEqual({ podAntiAffinity: expect.anything() });
   });
 });
 

@@ -58,6 +58,7 @@ type ManifestObject<T> = { [K in keyof T as K extends keyof KubernetesNames ? Ku
 
 export type Container = Manifest<k8s.Container>;
 export type EnvVar = Manifest<k8s.EnvVar>;
+export type PodAffinity = Manifest<k8s.PodAffinity>;
 export type PodSecurityContext = Manifest<k8s.PodSecurityContext>;
 export type PodSpec = Manifest<k8s.PodSpec>;
 export type PodTemplateSpec = Manifest<k8s.PodTemplateSpec>;

@@ -8,7 +8,7 @@ import { InstanceSpec } from '../resolve';
 import { kibibytes, renderResources } from '../resources';
 import { containerSecurityContext, podSecurityContext } from '../security';
 import { SCRIPTS_DIR } from '../shell';
-import { Container, EnvVar, PodSecurityContext, PodTemplateSpec, SecurityContext, Volume, VolumeMount, VolumeProjection } from './manifest';
+import { Container, EnvVar, PodAffinity, PodSecurityContext, PodTemplateSpec, SecurityContext, Volume, VolumeMount, VolumeProjection } from './manifest';
 
 /** Where the data volume claim template's volumes are called. */
 export const DATA_VOLUME = 'data';
@@ -46,6 +46,11 @@ export interface PodContribution {
    * (`/dev/termination-log`). Cheaper than an init container: no container to create per start.
    */
   readonly startSteps?: string[];
+  /**
+   * Pod affinity the feature needs (e.g. every pod on one node, for a claim they all mount that
+   * may be ReadWriteOnce). It replaces the preferred spreading across nodes, which it contradicts.
+   */
+  readonly podAffinity?: PodAffinity;
 }
 
 /** The image's entrypoint, on the PATH of the official image and of images built on it. */
@@ -193,13 +198,14 @@ export function renderPodTemplate(spec: InstanceSpec, contributions: PodContribu
   };
 
   const annotations = Object.assign({}, ...contributions.map((c) => c.podAnnotations ?? {}));
+  const podAffinity = contributions.map((c) => c.podAffinity).find((a) => a !== undefined);
   return {
     metadata: { labels: spec.labels, annotations: Object.keys(annotations).length > 0 ? annotations : undefined },
     spec: {
       terminationGracePeriodSeconds: spec.gracePeriod.toSeconds({ integral: false }),
       automountServiceAccountToken: spec.security.automountServiceAccountToken,
       securityContext: podSecurity(spec),
-      affinity: spec.spreadAcrossNodes ? {
+      affinity: podAffinity ? { podAffinity } : spec.spreadAcrossNodes ? {
         podAntiAffinity: {
           preferredDuringSchedulingIgnoredDuringExecution: [{
             weight: 100,
