@@ -45,6 +45,13 @@ test('each step runs with the container\'s arguments, in order, then the entrypo
   expect(result.status).toBe(0);
 });
 
+test('a stop signal just after a step ended (nothing left to stop) still exits with 143', () => {
+  // the trap's kill fails (no such process); under set -e that must not decide the status
+  const result = spawnSync(shell, [flag, `${script.split('\n')[0]}\n${script.split('\n')[1]}\nstep_pid=999999999\nkill -TERM $$\nsleep 5`, name],
+    { env: env([]), encoding: 'utf-8', timeout: 4000 });
+  expect(result.status).toBe(143);
+});
+
 test('a failing step stops the container with its status; later steps and the entrypoint do not run', () => {
   const steps = [step('one.sh', 'echo refused >&2; exit 3\n'), step('two.sh', 'echo two\n')];
   const result = spawnSync(shell, [flag, script, name, 'postgres'], { env: env(steps), encoding: 'utf-8' });
@@ -61,6 +68,7 @@ test.each(['SIGTERM', 'SIGINT'] as const)('%s while a step waits: the step is st
   child.stdout.on('data', (d) => { output += d; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300)); // the step has written its pid; let the shell reach its wait
   const stepPid = Number(fs.readFileSync(pidFile, 'utf-8'));
 
   try {

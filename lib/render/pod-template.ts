@@ -65,10 +65,12 @@ export const IMAGE_ENTRYPOINT = 'docker-entrypoint.sh';
  * action for SIGTERM or SIGINT (the official image's stop signal): without the trap, a pod deleted
  * while a standby waits for its primary would wait out the whole grace period. A shell runs a
  * trap only once its foreground command ends, so each step runs in the background and the shell
- * waits for it, which a trapped signal interrupts; the step is stopped and the container exits.
+ * waits for it, which a trapped signal interrupts; the step is stopped and the container exits
+ * (143 whatever the kill says: under `set -e` a failing kill, of a step that has just ended or
+ * whose pid is not yet known, would otherwise decide the status).
  */
 const START = `set -e
-trap 'kill -TERM "$step_pid" 2>/dev/null; exit 143' TERM INT
+trap 'kill -TERM "$step_pid" 2>/dev/null || :; exit 143' TERM INT
 IFS=:
 for step in $POSTGRES_STATEFULSET_START_STEPS; do
   sh "$step" "$@" &
