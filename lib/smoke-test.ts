@@ -9,6 +9,7 @@ import { PostgresStatefulSet } from './postgres-stateful-set';
 import { Problems } from './problems';
 import { EnvVar, Manifest, renderObject } from './render/manifest';
 import { containerSecurityContext, podSecurityContext } from './security';
+import { stableJson } from './stable-json';
 import { clientCaVolume } from './tls';
 
 /**
@@ -143,9 +144,9 @@ export class PostgresSmokeTest extends Construct {
   }
 }
 
-/** The first 8 hex digits of the SHA-256 of a value's JSON (the pod template here: plain values, no tokens). */
+/** The first 8 hex digits of the SHA-256 of a value's JSON, keys sorted as cdk8s writes them (the pod template here: plain values, no tokens). */
 function contentHash(value: unknown): string {
-  return crypto.createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 8);
+  return crypto.createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 8);
 }
 
 /** Waits for the database, then runs the query; exits non-zero when either fails. */

@@ -469,6 +469,15 @@ describe('claims of their own and Jobs (what the API server refuses to change in
     expect(moved.findings[0].steps[0].say).toContain('BackupStorage.newClaim()');
   });
 
+  test('a class given up is rejected (the apply removes it, and the spec is immutable); one given where there was none is a note with the command to compare', () => {
+    const onClass = (storageClassName?: string) => synthesize({ backup: { storage: BackupStorage.newClaim({ storageClassName }) } });
+    const dropped = claimReport(compare(onClass('fast'), onClass(undefined)))!;
+    expect(dropped.findings.map((f) => [f.severity, f.title])).toEqual([['rejected', 'storageClassName of PersistentVolumeClaim orders-backups: "fast" -> (not set)']]);
+    const given = claimReport(compare(onClass(undefined), onClass('standard')))!;
+    expect(given.findings.map((f) => [f.severity, f.title])).toEqual([['note', 'storageClassName of PersistentVolumeClaim orders-backups: (not set) -> "standard"']]);
+    expect(commands(given.findings[0])).toEqual(['kubectl -n shop get pvc orders-backups -o \'jsonpath={.spec.storageClassName}\'']);
+  });
+
   test('an unchanged backup claim, and the smoke test of a changed database (a new Job, by its name), report nothing', () => {
     const withTest = (props: PostgresStatefulSetProps) => synthesize({ backup: {}, ...props }, (chart, db) => new PostgresSmokeTest(chart, 'Smoke', { database: db }));
     const result = compare(withTest({}), withTest({ image: 'postgres:17.7', replicas: 3 }));
@@ -488,6 +497,10 @@ describe('claims of their own and Jobs (what the API server refuses to change in
     expect(commands(result.objects[0].findings[0])).toEqual(['kubectl -n shop delete job migrate']);
     expect(hasProblems(result)).toBe(true);
     expect(renderReport(result)).toMatch(/Not safe to apply as it is: 1 change the API server rejects\./);
+    // the same template with its keys in another order (a baseline not written by cdk8s) is no change
+    const [job1] = synthesize({}, job('example/migrate:1')).filter((o) => o.kind === 'Job');
+    const reordered = { ...job1, spec: { template: { spec: { containers: [{ image: 'example/migrate:1', name: 'm' }], restartPolicy: 'Never' } } } };
+    expect(compare([...synthesize({}), reordered], [...synthesize({}), job1]).objects).toEqual([]);
   });
 });
 

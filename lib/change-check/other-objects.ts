@@ -6,6 +6,7 @@
 // lists StatefulSets only) are not compared here.
 import { Finding, InstanceReport, sh } from './findings';
 import { SourcedObject } from './manifests';
+import { stableJson } from '../stable-json';
 import { compareQuantities, parseQuantity } from './quantity';
 
 const show = (value: unknown) => (value === undefined ? '(not set)' : JSON.stringify(value));
@@ -38,7 +39,16 @@ function claimFindings(before: any, after: any): Finding[] {
   const recreate = `Keep it as it was (for the backup claim: give BackupStorage.newClaim() the class, access modes and size it has); or create a claim under another name, copy what it holds, and point the instance at it.`;
   for (const field of ['storageClassName', 'accessModes', 'volumeMode'] as const) {
     const [a, b] = [before.spec?.[field], after.spec?.[field]];
-    if (b !== undefined && JSON.stringify(a) !== JSON.stringify(b)) {
+    if (a === undefined && b !== undefined) {
+      // the claim got the API server's default then (the cluster's default class, Filesystem): the same value is no change
+      findings.push({
+        severity: 'note',
+        category: 'claim field set',
+        title: `${field} of PersistentVolumeClaim ${name}: (not set) -> ${show(b)}`,
+        explanation: [`The claim got a default ${field} when it was created. If that is ${show(b)}, nothing changes; otherwise \`kubectl apply\` fails for this object ("spec is immutable after creation except resources.requests").`],
+        steps: [{ say: 'Compare with what the claim has:', commands: [kubectl(after, 'get', 'pvc', name, '-o', `jsonpath={.spec.${field}}`)] }],
+      });
+    } else if (stableJson(a) !== stableJson(b)) {
       findings.push({
         severity: 'rejected',
         category: 'rejected by the API server',
@@ -83,7 +93,7 @@ function claimFindings(before: any, after: any): Finding[] {
 
 /** A Job whose pod template changed under the same name. */
 function jobFindings(before: any, after: any): Finding[] {
-  if (JSON.stringify(before.spec?.template) === JSON.stringify(after.spec?.template)) {
+  if (stableJson(before.spec?.template) === stableJson(after.spec?.template)) {
     return [];
   }
   return [{

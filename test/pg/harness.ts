@@ -345,7 +345,7 @@ export async function freePorts(count: number): Promise<number[]> {
     }
   })();
   const BLOCK = 500;
-  const blocks = Math.floor((ephemeralLow - 10_000) / BLOCK);
+  const blocks = Math.max(1, Math.floor((ephemeralLow - 10_000) / BLOCK));
   const worker = Number(process.env.JEST_WORKER_ID ?? 0);
   const first = 10_000 + (worker % blocks) * BLOCK;
   const offset = crypto.randomInt(BLOCK);
