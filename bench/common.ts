@@ -68,3 +68,25 @@ export function updateReadme(start: string, end: string, text: string): void {
 export function progress(line: string): void {
   process.stderr.write(`${line}\n`);
 }
+
+/** The command a report names: `npm run <script> -- <arguments>`, without --update-readme. */
+export function commandLine(script: string, argv: string[]): string {
+  return `npm run ${script}${argv.length ? ` -- ${argv.join(' ')}` : ''}`.replace(/ --update-readme/, '').replace(/ --$/, '');
+}
+
+/** Prints the report, and writes it between the README's markers when asked. */
+export function publish(table: string, updateReadmeToo: boolean, start: string, end: string): void {
+  process.stdout.write(`${table}\n`);
+  if (updateReadmeToo) {
+    updateReadme(start, end, table);
+    progress('README.md updated');
+  }
+}
+
+/** Runs a benchmark's main; an error ends the process with its stack and status 1. */
+export function runMain(main: (argv: string[]) => Promise<void>): void {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+    process.exit(1);
+  });
+}

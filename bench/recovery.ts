@@ -26,7 +26,7 @@ import { PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
 import { freePorts, Installation, killGroup, PG15, PG18, Sandbox, Server, waitFor } from '../test/pg/harness';
 import { Manifest, SimulatedPod } from '../test/pg/pod';
 import { synth } from '../test/util';
-import { header, load, median, parseFlags, progress, seconds, updateReadme } from './common';
+import { commandLine, header, load, median, parseFlags, progress, publish, runMain, seconds } from './common';
 import { preStopToExit, probeTimings, startToReady, StartTimes, StopTimes } from './kubelet';
 
 const README_START = '<!-- bench:recovery:start (written by npm run bench:recovery -- --update-readme) -->';
@@ -257,15 +257,7 @@ async function main(argv: string[]): Promise<void> {
     await bench.cleanup();
   }
   loads.push(load());
-  const table = report(`npm run bench:recovery${argv.length ? ` -- ${argv.join(' ')}` : ''}`.replace(/ --update-readme/, '').replace(/ --$/, ''), options, cycles, objects, loads);
-  process.stdout.write(`${table}\n`);
-  if (options.updateReadme) {
-    updateReadme(README_START, README_END, table);
-    progress('README.md updated');
-  }
+  publish(report(commandLine('bench:recovery', argv), options, cycles, objects, loads), options.updateReadme, README_START, README_END);
 }
 
-main(process.argv.slice(2)).catch((e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
-  process.exit(1);
-});
+runMain(main);

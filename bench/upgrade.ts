@@ -27,7 +27,7 @@ import { freePorts, Installation, PG15, PG18, Sandbox, Server } from '../test/pg
 import { SimulatedPod } from '../test/pg/pod';
 import { bookwormLibraries, installFor, withLibraries } from '../test/pg/upgrade';
 import { synth } from '../test/util';
-import { header, load, median, parseFlags, progress, seconds, updateReadme } from './common';
+import { commandLine, header, load, median, parseFlags, progress, publish, runMain, seconds } from './common';
 import { startToReady, StartTimes } from './kubelet';
 
 const README_START = '<!-- bench:upgrade:start (written by npm run bench:upgrade -- --update-readme) -->';
@@ -243,15 +243,7 @@ async function main(argv: string[]): Promise<void> {
     libraries.cleanup();
   }
   loads.push(load());
-  const table = report(`npm run bench:upgrade${argv.length ? ` -- ${argv.join(' ')}` : ''}`.replace(/ --update-readme/, '').replace(/ --$/, ''), options, data, samples, loads);
-  process.stdout.write(`${table}\n`);
-  if (options.updateReadme) {
-    updateReadme(README_START, README_END, table);
-    progress('README.md updated');
-  }
+  publish(report(commandLine('bench:upgrade', argv), options, data, samples, loads), options.updateReadme, README_START, README_END);
 }
 
-main(process.argv.slice(2)).catch((e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
-  process.exit(1);
-});
+runMain(main);

@@ -11,11 +11,10 @@ import * as scripts from './backup-scripts';
 import { claimNames } from './name-claims';
 import { Problems } from './problems';
 import { BACKUP_VOLUME, SCRIPTS_VOLUME, walArchiveEnv } from './render/backup-volumes';
-import { EnvVar, PodSecurityContext, PodSpec, renderObject, Volume, VolumeMount } from './render/manifest';
-import { containerSecurity, PodContribution } from './render/pod-template';
+import { EnvVar, PodSpec, renderObject, Volume, VolumeMount } from './render/manifest';
+import { containerSecurity, PodContribution, podSecurity } from './render/pod-template';
 import { BackupSpec, InstanceSpec } from './resolve';
 import { renderResources } from './resources';
-import { podSecurityContext } from './security';
 import { TLS_CA_FILE, tlsCaMounts, tlsCaVolumes } from './tls';
 
 /**
@@ -226,15 +225,5 @@ export class PostgresBackup extends Construct {
       ],
     };
   }
-}
-
-/** The database pods' security context: the same user, group and fsGroup, so that the claim is writable alike. */
-function podSecurity(spec: InstanceSpec): PodSecurityContext | undefined {
-  const { restricted, runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy } = spec.security;
-  if (restricted) {
-    return podSecurityContext({ runAsUser: runAsUser!, runAsGroup: runAsGroup!, fsGroup: fsGroup!, fsGroupChangePolicy: fsGroupChangePolicy! });
-  }
-  const ids = { runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy };
-  return Object.values(ids).some((v) => v !== undefined) ? ids : undefined;
 }
 

@@ -64,9 +64,14 @@ export function sh(word: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, '\'\\\'\'')}'`;
 }
 
-/** A kubectl command line in the instance's namespace. */
-export function kubectl(instance: Instance, ...args: string[]): string {
-  return ['kubectl', ...(instance.namespace ? ['-n', instance.namespace] : []), ...args].map(sh).join(' ');
+/** A kubectl command line in the namespace of an instance (or of any object: `{ namespace }`). */
+export function kubectl(where: { readonly namespace?: string }, ...args: string[]): string {
+  return ['kubectl', ...(where.namespace ? ['-n', where.namespace] : []), ...args].map(sh).join(' ');
+}
+
+/** The command that prints whether a storage class (cluster-wide, no namespace) allows volume expansion. */
+export function storageClassCheck(className: string): string {
+  return ['kubectl', 'get', 'storageclass', className, '-o', 'jsonpath={.allowVolumeExpansion}'].map(sh).join(' ');
 }
 
 /** `kubectl exec` of a command in a pod's PostgreSQL container. */

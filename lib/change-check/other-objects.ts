@@ -4,18 +4,15 @@
 // size follows the data volume's) takes only a larger storage request, and only where its class
 // allows expansion; a Job's pod template never changes. Objects from the cluster (--live: kubectl
 // lists StatefulSets only) are not compared here.
-import { Finding, InstanceReport, sh } from './findings';
-import { SourcedObject } from './manifests';
 import { stableJson } from '../stable-json';
+import { Finding, InstanceReport, kubectl, storageClassCheck } from './findings';
+import { SourcedObject } from './manifests';
 import { compareQuantities, parseQuantity } from './quantity';
 
 const show = (value: unknown) => (value === undefined ? '(not set)' : JSON.stringify(value));
 
-/** `kubectl` in an object's namespace. */
-function kubectl(object: any, ...args: string[]): string {
-  const namespace = object.metadata?.namespace;
-  return ['kubectl', ...(namespace ? ['-n', namespace] : []), ...args].map(sh).join(' ');
-}
+/** Where an object is, for `kubectl -n`. */
+const at = (object: any) => ({ namespace: object.metadata?.namespace });
 
 /** The objects of `kind` by `<namespace>/<name>`, the first of each (the sets are already checked for duplicates by cdk8s). */
 function byKey(objects: readonly SourcedObject[], kind: string): Map<string, SourcedObject> {
@@ -46,7 +43,7 @@ function claimFindings(before: any, after: any): Finding[] {
         category: 'claim field set',
         title: `${field} of PersistentVolumeClaim ${name}: (not set) -> ${show(b)}`,
         explanation: [`The claim got a default ${field} when it was created. If that is ${show(b)}, nothing changes; otherwise \`kubectl apply\` fails for this object ("spec is immutable after creation except resources.requests").`],
-        steps: [{ say: 'Compare with what the claim has:', commands: [kubectl(after, 'get', 'pvc', name, '-o', `jsonpath={.spec.${field}}`)] }],
+        steps: [{ say: 'Compare with what the claim has:', commands: [kubectl(at(after), 'get', 'pvc', name, '-o', `jsonpath={.spec.${field}}`)] }],
       });
     } else if (stableJson(a) !== stableJson(b)) {
       findings.push({
@@ -79,10 +76,10 @@ function claimFindings(before: any, after: any): Finding[] {
         steps: [{
           say: 'Check that the class allows expansion: this must print true. If it does not, keep the claim\'s size (for the backup claim: BackupStorage.newClaim({ size })).',
           commands: typeof className === 'string' && className !== ''
-            ? [['kubectl', 'get', 'storageclass', className, '-o', 'jsonpath={.allowVolumeExpansion}'].map(sh).join(' ')]
+            ? [storageClassCheck(className)]
             : [
-              `${kubectl(after, 'get', 'pvc', name, '-o', 'jsonpath={.spec.storageClassName}')}   # the class the claim got (the cluster's default when it was created)`,
-              ['kubectl', 'get', 'storageclass', '<that class>', '-o', 'jsonpath={.allowVolumeExpansion}'].map(sh).join(' '),
+              `${kubectl(at(after), 'get', 'pvc', name, '-o', 'jsonpath={.spec.storageClassName}')}   # the class the claim got (the cluster's default when it was created)`,
+              storageClassCheck('<that class>'),
             ],
         }],
       });
@@ -102,7 +99,7 @@ function jobFindings(before: any, after: any): Finding[] {
     title: `the pod template of Job ${after.metadata.name} changes`,
     explanation: ['A Job\'s pod template cannot change once the Job exists: `kubectl apply` fails for this object ("field is immutable"). (PostgresSmokeTest names its Job after a hash of its template, so that a changed test is a new Job.)'],
     steps: [
-      { say: 'Delete the Job (it has run; its pods go with it), then apply: the new one runs.', commands: [kubectl(before, 'delete', 'job', before.metadata.name)] },
+      { say: 'Delete the Job (it has run; its pods go with it), then apply: the new one runs.', commands: [kubectl(at(before), 'delete', 'job', before.metadata.name)] },
     ],
   }];
 }

@@ -3,7 +3,7 @@
 // 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds'`.
 // The rest of the spec is compared as the API server compares it: with its defaults filled in
 // (a live object has them, a manifest does not) and quantities by value.
-import { Change, claims, claimSelector, Finding, kubectl, pods, replaceStatefulSet, sh, Step } from './findings';
+import { Change, claims, claimSelector, Finding, kubectl, pods, replaceStatefulSet, sh, Step, storageClassCheck } from './findings';
 import { compareQuantities, parseQuantity } from './quantity';
 
 /** The spec fields an update may change. */
@@ -224,11 +224,6 @@ function claimsKeep(change: Change, template: string, title: string, what: strin
       'To move the data, create a new instance (another name) with the new setting, copy the data into it (pg_dumpall | psql, or pg_basebackup), switch the clients, then delete the old StatefulSet and its claims. Otherwise keep the old setting.'],
     steps: [{ say: `Keep the setting as it was; or move the data to a new instance as described.` }],
   };
-}
-
-/** The command that prints whether a storage class (cluster-wide, no namespace) allows volume expansion. */
-function storageClassCheck(className: string): string {
-  return ['kubectl', 'get', 'storageclass', className, '-o', 'jsonpath={.allowVolumeExpansion}'].map(sh).join(' ');
 }
 
 /**

@@ -251,7 +251,8 @@ function initdbArgsEnv(spec: InstanceSpec): EnvVar[] {
   return spec.initdbArgs.length > 0 ? [{ name: 'POSTGRES_INITDB_ARGS', value: spec.initdbArgs.join(' ') }] : [];
 }
 
-function podSecurity(spec: InstanceSpec): PodSecurityContext | undefined {
+/** The pods' security context (the database's, and the backup Job's, so that the claims are writable alike). */
+export function podSecurity(spec: InstanceSpec): PodSecurityContext | undefined {
   const { restricted, runAsUser, runAsGroup, fsGroup, fsGroupChangePolicy } = spec.security;
   if (restricted) {
     return podSecurityContext({ runAsUser: runAsUser!, runAsGroup: runAsGroup!, fsGroup: fsGroup!, fsGroupChangePolicy: fsGroupChangePolicy! });

@@ -671,15 +671,7 @@ export class Server {
     }
     const env = entrypointEnv(install, pod.env, args, pod);
     const child = install.start([entrypoint(), ...args], env, { asRoot: pod.asRoot });
-    const server = new Server(child, pod.env, install, pod.socketDir);
-    try {
-      await server.waitForLog(/(init process complete|Skipping initialization)[\s\S]*database system is ready to accept (read-only )?connections/, 120_000);
-    } catch (error) {
-      await killGroup(child);
-      stopLeftover(install, pod.env.PGDATA);
-      throw error;
-    }
-    return server;
+    return Server.accepting(child, pod, install);
   }
 
   /**
@@ -694,6 +686,11 @@ export class Server {
     const args = pod.args ?? ['postgres'];
     const env = { ...entrypointEnv(install, pod.env, args, pod), PATH: `${entrypointBin()}:${install.processEnv({}).PATH}` };
     const child = install.start(pod.command, env, { asRoot: pod.asRoot });
+    return Server.accepting(child, pod, install);
+  }
+
+  /** The server of a started container, once it accepts connections; on failure, the container and any server it left are stopped. */
+  private static async accepting(child: ChildProcess, pod: PodOptions, install: Installation): Promise<Server> {
     const server = new Server(child, pod.env, install, pod.socketDir);
     try {
       await server.waitForLog(/(init process complete|Skipping initialization)[\s\S]*database system is ready to accept (read-only )?connections/, 120_000);
