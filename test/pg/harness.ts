@@ -15,8 +15,8 @@
 // - the container's environment is the `env` of the synthesized container (literal values;
 //   `secretKeyRef`s resolved from the Secret the test supplies), over the image's (PATH with the
 //   server binaries first, PG_MAJOR; LANG is C.UTF-8 where the image has en_US.utf8);
-// - processes run as the non-root `postgres` user (`runuser`/`chroot --userspec` when the tests
-//   run as root), like the container running as uid 999; a pod may start as root instead
+// - processes run as the non-root `postgres` user (when the tests run as root: spawned with its
+//   uid and gid, or by `chroot --userspec`), like the container running as uid 999; a pod may start as root instead
 //   (`asRoot`, a container without runAsUser), and its entrypoint continues as postgres;
 // - a pod starts through test/pg/entrypoint.sh, a stand-in for the image's docker-entrypoint.sh
 //   that follows its documented steps (read its header): the container's args, env and
@@ -34,7 +34,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-/** Whether the tests run as root (then servers run as postgres through runuser or chroot). */
+/** Whether the tests run as root (then servers run as postgres: spawned with its ids, or through chroot). */
 export const IS_ROOT = process.getuid?.() === 0;
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -177,17 +177,23 @@ export class Installation {
     return needed.filter((m) => !mounted.has(m));
   }
 
-  /** The command line that runs `argv` as postgres (or root) with this installation. */
-  public command(argv: string[], options: { asRoot?: boolean } = {}): string[] {
+  /**
+   * The command line that runs `argv` with this installation, and the user ids to spawn it with:
+   * as postgres (or root with `asRoot`). When the tests run as root, a host command is spawned
+   * with postgres's uid and gid and no supplementary groups (Node sets them in the child, as
+   * the container's runAsUser/runAsGroup do; `runuser` cost a PAM session per command), a
+   * chroot command switches in chroot (`--userspec`).
+   */
+  public command(argv: string[], options: { asRoot?: boolean } = {}): { argv: string[]; ids?: { uid: number; gid: number } } {
     this.check();
     if (options.asRoot && !IS_ROOT) {
       throw new Error(`cannot run ${argv[0]} as root: the tests do not run as root`);
     }
     if (this.root) {
       const user = options.asRoot ? [] : [`--userspec=${POSTGRES_IDS!.uid}:${POSTGRES_IDS!.gid}`, `--groups=${POSTGRES_IDS!.gid}`];
-      return ['/usr/sbin/chroot', ...user, this.root, ...argv];
+      return { argv: ['/usr/sbin/chroot', ...user, this.root, ...argv] };
     }
-    return IS_ROOT && !options.asRoot ? ['runuser', '-u', 'postgres', '--', ...argv] : argv;
+    return IS_ROOT && !options.asRoot ? { argv, ids: { uid: POSTGRES_IDS!.uid, gid: POSTGRES_IDS!.gid } } : { argv };
   }
 
   /** The environment of a process: the image's defaults (PATH with this bin first, PG_MAJOR, LANG), then `env`. */
@@ -203,8 +209,9 @@ export class Installation {
 
   /** Runs a command (as postgres, unless `asRoot`) and waits for it. */
   public run(argv: string[], env: Env = {}, options: RunOptions = {}): SpawnSyncReturns<string> {
-    const [cmd, ...args] = this.command(argv, options);
+    const { argv: [cmd, ...args], ids } = this.command(argv, options);
     return spawnSync(cmd, args, {
+      ...ids,
       env: this.processEnv(env),
       encoding: 'utf-8',
       input: options.input,
@@ -223,8 +230,8 @@ export class Installation {
 
   /** Starts a long-running command, in a process group of its own (see `killGroup`). */
   public start(argv: string[], env: Env = {}, options: { asRoot?: boolean } = {}): ChildProcess {
-    const [cmd, ...args] = this.command(argv, options);
-    return spawn(cmd, args, { env: this.processEnv(env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const { argv: [cmd, ...args], ids } = this.command(argv, options);
+    return spawn(cmd, args, { ...ids, env: this.processEnv(env), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   }
 
   /** See the module function `initdb`. */
@@ -268,7 +275,7 @@ export function start(argv: string[], env: Env = {}): ChildProcess {
   return PG15.start(argv, env);
 }
 
-/** Kills a command from `start` with everything it started (runuser, a script, its children). */
+/** Kills a command from `start` with everything it started (chroot, a script, its children). */
 export async function killGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
     return;
