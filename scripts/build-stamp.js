@@ -1,41 +1,47 @@
-// Whether the jsii build (build/, .jsii) or the JavaScript package (packages/js/) is up to date
-// with what it is made from, so that `npm test` makes them again only after a change:
-// `npm run build` costs about 9 s of CPU and `npm run package:js` 3 s, on every run otherwise.
+// Whether the jsii build (build/lib, build/imports, .jsii) is up to date with what it is made
+// from, so that `npm test` compiles again only after a change: `npm run build` costs about 9 s
+// of CPU on every run otherwise.
 //
-//   node scripts/build-stamp.js check <build|package>          exit 0 when up to date, 1 when not
-//   node scripts/build-stamp.js hash <build|package>           print the hash of its inputs now
-//   node scripts/build-stamp.js write <build|package> [hash]   after the step succeeded
+//   node scripts/build-stamp.js check     exit 0 when up to date, 1 when not
+//   node scripts/build-stamp.js hash      print the hash of the inputs now
+//   node scripts/build-stamp.js clear     remove the stamp (before a build)
+//   node scripts/build-stamp.js write H   after a successful build whose inputs hashed to H
 //
-// A stamp is a SHA-256 of every input file (path and content) and of Node's version, kept in
-// the output directory (ignored by git). An input is what the step reads from this repository:
-// the sources, the configuration, the README and LICENSE (the assembly and the package hold
-// them), and package-lock.json, which pins jsii, TypeScript and the dependencies' assemblies.
-// test.sh takes the hash before the step and writes that one after it, so a file edited while
-// the step ran is not recorded as made. prepare.js writes the build stamp after its build
-// (`npm ci`, git installs), so that the `npm test` after `npm ci` does not build again.
+// The stamp (build/.inputs.sha256, ignored by git) holds two SHA-256s:
+// - of the inputs: every file of lib/ and imports/, tsconfig.jsii.json, package.json,
+//   package-lock.json, README.md and LICENSE (the assembly holds the README), the package.json
+//   of each installed package the compiler reads (jsii, TypeScript, @types/node, and the
+//   assemblies of cdk8s, cdk8s-plus-27 and constructs), and Node's version;
+// - of the outputs, as the build left them: a build changed or removed since (by hand, by a
+//   failed jsii run, by `npm run build` of other sources) is not up to date.
+// The inputs' hash is taken before the build (a file edited while it ran is not recorded as
+// built), and the stamp is removed before the build starts, so a failed build leaves none.
+// test.sh and prepare.js (`npm ci`, git installs) do both, so the `npm test` after `npm ci`
+// does not compile a second time.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 
-const ROOT = process.env.BUILD_STAMP_ROOT ? path.resolve(process.env.BUILD_STAMP_ROOT) : path.resolve(__dirname, '..'); // another root: for its test
+// another root: for its test
+const ROOT = process.env.BUILD_STAMP_ROOT ? path.resolve(process.env.BUILD_STAMP_ROOT) : path.resolve(__dirname, '..');
+const STAMP = path.join(ROOT, 'build', '.inputs.sha256');
 
-const BUILD_INPUTS = ['lib', 'imports', 'tsconfig.jsii.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE'];
+const COMPILER_PACKAGES = ['jsii', 'typescript', '@types/node', 'cdk8s', 'cdk8s-plus-27', 'constructs'];
+const INPUTS = ['lib', 'imports', 'tsconfig.jsii.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE',
+  ...COMPILER_PACKAGES.map((name) => `node_modules/${name}/package.json`)];
+const OUTPUTS = ['.jsii', 'build/lib', 'build/imports'];
 
-const STEPS = {
-  build: { inputs: BUILD_INPUTS, outputs: ['.jsii', 'build/lib/index.js'], stamp: 'build/.inputs.sha256' },
-  package: { inputs: [...BUILD_INPUTS, 'build', '.jsii', 'validation'], outputs: [], stamp: 'packages/js/.inputs.sha256' },
-};
-
-/** Every file under the given paths, relative to the repository, sorted; the stamps excluded. */
+/** Every file under the given paths (relative to the root), sorted; a missing path is itself recorded. */
 function files(paths) {
   const found = [];
   const visit = (rel) => {
     const full = path.join(ROOT, rel);
-    if (!fs.existsSync(full)) return;
-    if (fs.statSync(full).isDirectory()) {
+    if (!fs.existsSync(full)) {
+      found.push(`${rel} (missing)`);
+    } else if (fs.statSync(full).isDirectory()) {
       for (const entry of fs.readdirSync(full)) visit(path.join(rel, entry));
-    } else if (!rel.endsWith('.inputs.sha256') && !rel.endsWith('.tsbuildinfo')) {
+    } else {
       found.push(rel);
     }
   };
@@ -43,49 +49,55 @@ function files(paths) {
   return found.sort();
 }
 
-/** The SHA-256 of a step's inputs. */
-function inputsHash(step) {
-  const hash = crypto.createHash('sha256').update(`node ${process.version}\n`);
-  for (const file of files(STEPS[step].inputs)) {
-    hash.update(`${file}\0`).update(fs.readFileSync(path.join(ROOT, file))).update('\0');
+function hashOf(paths, prefix = '') {
+  const hash = crypto.createHash('sha256').update(prefix);
+  for (const file of files(paths)) {
+    hash.update(`${file}\0`);
+    if (!file.endsWith(' (missing)')) hash.update(fs.readFileSync(path.join(ROOT, file)));
+    hash.update('\0');
   }
   return hash.digest('hex');
 }
 
-function stampFile(step) {
-  return path.join(ROOT, STEPS[step].stamp);
-}
+const inputsHash = () => hashOf(INPUTS, `node ${process.version}\n`);
+const outputsHash = () => hashOf(OUTPUTS);
 
-/** Whether the step's outputs exist and its stamp matches its inputs now. */
-function upToDate(step) {
-  const { outputs } = STEPS[step];
-  if (!outputs.every((output) => fs.existsSync(path.join(ROOT, output)))) return false;
+/** Whether the stamp matches both the inputs and the outputs now. */
+function upToDate() {
+  let stamp;
   try {
-    return fs.readFileSync(stampFile(step), 'utf-8').trim() === inputsHash(step);
+    stamp = fs.readFileSync(STAMP, 'utf-8').split('\n');
   } catch {
     return false;
   }
+  return OUTPUTS.every((output) => fs.existsSync(path.join(ROOT, output)))
+    && stamp[0] === `inputs ${inputsHash()}` && stamp[1] === `outputs ${outputsHash()}`;
 }
 
-/** Records the step as made from `hash` (default: its inputs now). */
-function write(step, hash = inputsHash(step)) {
-  fs.mkdirSync(path.dirname(stampFile(step)), { recursive: true });
-  fs.writeFileSync(stampFile(step), `${hash}\n`);
+function clear() {
+  fs.rmSync(STAMP, { force: true });
 }
 
-module.exports = { inputsHash, upToDate, write };
+/** Records the build as made from inputs that hashed to `inputs`, and its outputs as they are now. */
+function write(inputs) {
+  fs.mkdirSync(path.dirname(STAMP), { recursive: true });
+  fs.writeFileSync(STAMP, `inputs ${inputs}\noutputs ${outputsHash()}\n`);
+}
+
+module.exports = { clear, inputsHash, upToDate, write };
 
 if (require.main === module) {
-  const [command, step] = process.argv.slice(2);
-  if (!STEPS[step] || !['check', 'hash', 'write'].includes(command)) {
-    console.error('usage: node scripts/build-stamp.js <check|hash|write> <build|package>');
-    process.exit(2);
-  }
+  const [command, hash] = process.argv.slice(2);
   if (command === 'check') {
-    process.exit(upToDate(step) ? 0 : 1);
+    process.exit(upToDate() ? 0 : 1);
   } else if (command === 'hash') {
-    console.log(inputsHash(step));
+    console.log(inputsHash());
+  } else if (command === 'clear') {
+    clear();
+  } else if (command === 'write' && /^[0-9a-f]{64}$/.test(hash ?? '')) {
+    write(hash);
   } else {
-    write(step, process.argv[4]);
+    console.error('usage: node scripts/build-stamp.js check | hash | clear | write <inputs hash>');
+    process.exit(2);
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: type-check (library, tests, examples, README snippets) while jsii compiles the
-# library and jsii-pacmak packages it (each when its inputs changed), then run the tests. Both
+# library (when its sources changed) and jsii-pacmak packages it, then run the tests. Both
 # halves must pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,21 +12,17 @@ if [ "$(id -u)" = 0 ]; then
   scripts/pg18-chroot.sh mount --if-built
 fi
 
-# The build and the package are made again only when what they are made from changed
-# (scripts/build-stamp.js): after `npm ci` (whose prepare script builds) or a change to tests
-# only, they are up to date.
+# jsii compiles again only when what it compiles from changed (scripts/build-stamp.js): after
+# `npm ci` (whose prepare script builds) or a change to tests only, the build is up to date.
 npm run --silent typecheck &
 typecheck=$!
-for step in build package; do
-  if ! node scripts/build-stamp.js check "$step"; then
-    inputs=$(node scripts/build-stamp.js hash "$step")
-    case "$step" in
-      build) npm run --silent build ;;
-      package) npm run --silent package:js --ignore-scripts ;;
-    esac
-    node scripts/build-stamp.js write "$step" "$inputs"
-  fi
-done
+if ! node scripts/build-stamp.js check; then
+  inputs=$(node scripts/build-stamp.js hash)
+  node scripts/build-stamp.js clear
+  npm run --silent build
+  node scripts/build-stamp.js write "$inputs"
+fi
+npm run --silent package:js --ignore-scripts
 wait "$typecheck"
 
 # The real-PostgreSQL tests spend most of their time waiting (servers starting, standbys retrying

@@ -1,4 +1,5 @@
-// scripts/build-stamp.js: `npm test` builds and packages again exactly when an input changed.
+// scripts/build-stamp.js: `npm test` compiles again exactly when an input changed, or when the
+// build's output is not what the last recorded build left.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -18,59 +19,74 @@ function put(file: string, content: string) {
   fs.writeFileSync(path.join(root, file), content);
 }
 
+/** What test.sh does around `npm run build`, with `build` standing for it. */
+function buildLike(build: () => void) {
+  const inputs = stamp('hash').out;
+  stamp('clear');
+  build();
+  stamp('write', inputs);
+}
+
+const INPUTS = ['lib/index.ts', 'imports/k8s.ts', 'tsconfig.jsii.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE',
+  'node_modules/jsii/package.json', 'node_modules/typescript/package.json', 'node_modules/cdk8s/package.json'];
+
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'build-stamp-'));
-  for (const file of ['lib/index.ts', 'imports/k8s.ts', 'tsconfig.jsii.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE', 'validation/index.js']) {
-    put(file, `${file}\n`);
-  }
-  // the build's outputs
-  put('.jsii', '{}');
-  put('build/lib/index.js', 'built');
+  INPUTS.forEach((file) => put(file, `${file}\n`));
 });
 
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-test('not up to date without a stamp; up to date once written; out of date after any input changes', () => {
-  expect(stamp('check', 'build').status).toBe(1);
-  expect(stamp('write', 'build').status).toBe(0);
-  expect(stamp('check', 'build').status).toBe(0);
+const outputs = () => { put('.jsii', '{}'); put('build/lib/index.js', 'built'); put('build/imports/k8s.js', 'built'); };
 
-  for (const file of ['lib/index.ts', 'imports/k8s.ts', 'tsconfig.jsii.json', 'package.json', 'package-lock.json', 'README.md', 'LICENSE']) {
+test('not up to date without a stamp; up to date after a build; out of date after any input changes, and back when it is undone', () => {
+  outputs();
+  expect(stamp('check').status).toBe(1);
+  buildLike(outputs);
+  expect(stamp('check').status).toBe(0);
+
+  for (const file of INPUTS) {
     const before = fs.readFileSync(path.join(root, file), 'utf-8');
     put(file, `${before}changed\n`);
-    expect({ file, status: stamp('check', 'build').status }).toEqual({ file, status: 1 });
+    expect({ file, status: stamp('check').status }).toEqual({ file, status: 1 });
     put(file, before);
-    expect({ file, status: stamp('check', 'build').status }).toEqual({ file, status: 0 });
+    expect({ file, status: stamp('check').status }).toEqual({ file, status: 0 });
   }
   // a new source file, or one renamed, counts too
   put('lib/new.ts', '');
-  expect(stamp('check', 'build').status).toBe(1);
+  expect(stamp('check').status).toBe(1);
   fs.rmSync(path.join(root, 'lib/new.ts'));
   fs.renameSync(path.join(root, 'lib/index.ts'), path.join(root, 'lib/main.ts'));
-  expect(stamp('check', 'build').status).toBe(1);
+  expect(stamp('check').status).toBe(1);
 });
 
-test('a missing output is not up to date, whatever the stamp says', () => {
-  stamp('write', 'build');
+test('an output changed or removed since the build is not up to date, whatever the inputs', () => {
+  buildLike(outputs);
+  put('build/lib/index.js', 'built from other sources by hand (npm run build), then the sources reverted');
+  expect(stamp('check').status).toBe(1);
+  buildLike(outputs);
   fs.rmSync(path.join(root, '.jsii'));
-  expect(stamp('check', 'build').status).toBe(1);
+  expect(stamp('check').status).toBe(1);
+  buildLike(outputs);
+  fs.rmSync(path.join(root, 'build/imports'), { recursive: true });
+  expect(stamp('check').status).toBe(1);
 });
 
-test('the hash taken before the step is the one recorded: a file edited while the step ran makes it out of date', () => {
-  const before = stamp('hash', 'build').out;
-  put('lib/index.ts', 'edited during the build\n');
-  stamp('write', 'build', before);
-  expect(stamp('check', 'build').status).toBe(1);
+test('a failed build leaves no stamp: the next check builds again, even with the inputs of the last good build', () => {
+  buildLike(outputs);
+  const inputs = stamp('hash').out;
+  stamp('clear');
+  outputs(); // jsii wrote its output, then failed: test.sh stops before `write`
+  expect(stamp('check').status).toBe(1);
+  expect(stamp('hash').out).toBe(inputs);
 });
 
-test('the package also depends on the build output and on validation/, which the build does not', () => {
-  stamp('write', 'build');
-  stamp('write', 'package');
-  expect(stamp('check', 'package').status).toBe(0);
-  put('validation/index.js', 'changed');
-  expect(stamp('check', 'package').status).toBe(1);
-  expect(stamp('check', 'build').status).toBe(0);
-  stamp('write', 'package');
-  put('build/lib/index.js', 'built again, differently');
-  expect(stamp('check', 'package').status).toBe(1);
+test('the hash taken before the build is the one recorded: a file edited while it ran makes it out of date', () => {
+  buildLike(() => { outputs(); put('lib/index.ts', 'edited during the build\n'); });
+  expect(stamp('check').status).toBe(1);
+});
+
+test('refuses a write without a hash', () => {
+  expect(stamp('write').status).toBe(2);
+  expect(stamp('write', 'not-a-hash').status).toBe(2);
 });

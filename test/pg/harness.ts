@@ -180,9 +180,10 @@ export class Installation {
   /**
    * The command line that runs `argv` with this installation, and the user ids to spawn it with:
    * as postgres (or root with `asRoot`). When the tests run as root, a host command is spawned
-   * with postgres's uid and gid and no supplementary groups (Node sets them in the child, as
-   * the container's runAsUser/runAsGroup do; `runuser` cost a PAM session per command), a
-   * chroot command switches in chroot (`--userspec`).
+   * with postgres's uid and gid and no supplementary groups (Node switches in the child;
+   * `runuser` cost a PAM session, about 7 ms, per command), a chroot command switches in chroot
+   * (`--userspec`). Either way HOME is a temporary directory (`processEnv`) and USER/LOGNAME are
+   * not set: nothing the pods run reads them.
    */
   public command(argv: string[], options: { asRoot?: boolean } = {}): { argv: string[]; ids?: { uid: number; gid: number } } {
     this.check();
@@ -216,6 +217,8 @@ export class Installation {
       encoding: 'utf-8',
       input: options.input,
       timeout: options.timeoutMs ?? 60_000,
+      // a script's TERM trap waits for its current command: a hung one would hold the test forever
+      killSignal: 'SIGKILL',
     });
   }
 
