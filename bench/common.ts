@@ -1,9 +1,9 @@
-// What the PostgreSQL benchmarks (bench/upgrade.ts, bench/recovery.ts) share: options, medians,
-// the report's header and the README block a run rewrites. bench/synth.ts keeps its own.
+// What the benchmarks share: options, medians, the report's header and the README block a run
+// rewrites. The PostgreSQL harness is loaded by `header` only (bench/upgrade.ts and
+// bench/recovery.ts), not by bench/synth.ts, whose child processes measure their start-up.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PG15, PG18, SCRATCH } from '../test/pg/harness';
 
 export const ROOT = path.resolve(__dirname, '..');
 const README = path.join(ROOT, 'README.md');
@@ -46,6 +46,8 @@ export const load = () => os.loadavg()[0];
 
 /** The machine and software a report was measured on, as synth.ts's header says it. */
 export function header(command: string, loads: number[]): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PG15, PG18, SCRATCH }: typeof import('../test/pg/harness') = require('../test/pg/harness');
   const cpus = os.cpus();
   const scratch = SCRATCH === '/dev/shm' ? 'a tmpfs (/dev/shm)' : `the local disk (${SCRATCH})`;
   return `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\` on ${cpus[0]?.model.trim() ?? 'an unknown CPU'}, `

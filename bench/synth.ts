@@ -29,9 +29,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
+import { median, publish, ROOT, runMain, seconds } from './common';
 
-const ROOT = path.resolve(__dirname, '..');
-const README = path.join(ROOT, 'README.md');
 const README_START = '<!-- bench:start (written by npm run bench -- --update-readme) -->';
 const README_END = '<!-- bench:end -->';
 /** cdk8s' own YAML options (cdk8s/lib/yaml.js, Yaml.stringify). */
@@ -265,12 +264,6 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -335,7 +328,6 @@ function timeCommands(commands: { command: string; expect?: string }[], runs: nu
 }
 
 const fmt = (ms: number, digits = 0) => ms.toFixed(digits);
-const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const LAYOUT_TITLES: Record<Layout, string> = {
   'chart-per-instance': 'A chart per instance (N files of 3 objects)',
   'one-chart': 'One chart of N instances (1 file of 3N objects)',
@@ -397,16 +389,6 @@ function report(options: Options, samples: Map<string, Sample[]>, cli: Timing[] 
   return lines.join('\n');
 }
 
-function updateReadme(table: string): void {
-  const text = fs.readFileSync(README, 'utf-8');
-  const start = text.indexOf(README_START);
-  const end = text.indexOf(README_END);
-  if (start < 0 || end < start) {
-    throw new Error(`README.md has no ${README_START} ... ${README_END} markers`);
-  }
-  fs.writeFileSync(README, `${text.slice(0, start + README_START.length)}\n${table}\n${text.slice(end)}`);
-}
-
 async function main(argv: string[]): Promise<void> {
   if (argv[0] === '--child') {
     const [, mode, n, outdir, layout, referenceFile] = argv;
@@ -452,18 +434,10 @@ async function main(argv: string[]): Promise<void> {
       ], options.cliRuns);
     }
     load.push(os.loadavg());
-    const table = report(options, samples, cli, load);
-    process.stdout.write(`${table}\n`);
-    if (options.updateReadme) {
-      updateReadme(table);
-      process.stderr.write('README.md updated\n');
-    }
+    publish(report(options, samples, cli, load), options.updateReadme, README_START, README_END);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
-main(process.argv.slice(2)).catch((e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
-  process.exit(1);
-});
+runMain(main);

@@ -6,17 +6,13 @@ import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { SUPERUSER_DEFAULTS } from './roles';
 import { IPostgresDatabase, PostgresConnectOptions } from './database';
+import { caKeyNeed } from './instance-prerequisites';
 import { addNeeds } from './prerequisite-registry';
-import { Problems } from './problems';
-import { clientCaVolume, ClientTls, clientTls } from './tls';
-import { apiObjectOf, editAtSynth, markConnected, podTemplateOf, setField, sortedKeys } from './workload';
-
-/** One environment variable: a literal, or a key of a Secret. */
-export interface ClientEnvVar {
-  readonly name: string;
-  readonly value?: string;
-  readonly secretKeyRef?: { readonly name: string; readonly key: string };
-}
+import { EnvVar } from './render/manifest';
+import { sortedKeys } from './stable-json';
+import { Problems, Report } from './problems';
+import { clientCaMount, clientCaVolume, ClientTls, clientTls } from './tls';
+import { apiObjectOf, containersOf, editAtSynth, markConnected, noPodTemplate, podTemplateOf, renderPods, setField } from './workload';
 
 /** Where a client connects, and as whom. */
 export interface ClientSettings {
@@ -76,15 +72,15 @@ export function clientSettings(db: IPostgresDatabase, options: PostgresConnectOp
  * `PGSSLMODE=verify-full` and `PGSSLROOTCERT`, which the URL repeats (`sslmode`, `sslrootcert`)
  * for drivers that read the URL alone.
  */
-export function clientEnv(settings: ClientSettings): ClientEnvVar[] {
+export function clientEnv(settings: ClientSettings): EnvVar[] {
   const query = settings.tls ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(settings.tls.rootCert).replace(/%2F/g, '/')}` : '';
   const url = `postgresql://${encodeURIComponent(settings.username)}@${settings.host}:${settings.port}/${encodeURIComponent(settings.databaseName)}${query}`;
-  const env: ClientEnvVar[] = [
+  const env: EnvVar[] = [
     { name: 'PGHOST', value: settings.host },
     { name: 'PGPORT', value: String(settings.port) },
     { name: 'PGDATABASE', value: settings.databaseName },
     { name: 'PGUSER', value: settings.username },
-    { name: 'PGPASSWORD', secretKeyRef: { name: settings.secretName, key: settings.passwordKey } },
+    { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { key: settings.passwordKey, name: settings.secretName } } },
     ...(settings.tls ? [{ name: 'PGSSLMODE', value: 'verify-full' }, { name: 'PGSSLROOTCERT', value: settings.tls.rootCert }] : []),
     { name: 'DATABASE_URL', value: url },
   ];
@@ -123,9 +119,7 @@ export function connectWorkload(db: IPostgresDatabase & Construct, workload: ICo
   problems.checkAtSynth((add) => checkPodTemplate(workload, object, containerName, add));
   markConnected(db, object);
   if (settings) {
-    const env = clientEnv(settings).map((v) => sortedKeys(v.secretKeyRef
-      ? { name: v.name, valueFrom: { secretKeyRef: { name: v.secretKeyRef.name, key: v.secretKeyRef.key } } }
-      : { name: v.name, value: v.value }));
+    const env = clientEnv(settings).map(sortedKeys);
     const tls = settings.tls;
     editAtSynth(object, (json) => {
       setClientEnv(json, env, containerName);
@@ -150,13 +144,7 @@ export function connectWorkload(db: IPostgresDatabase & Construct, workload: ICo
       namespace: object.metadata.namespace,
       name: tls.caSecretName,
       description: `the CA certificate ${workload.node.path} verifies the database with`,
-      keys: [{
-        key: tls.caKey,
-        description: `the CA certificate that signed the server's, which the client verifies it with (sslmode=verify-full)`,
-        optional: false,
-        placeholder: '<CA certificate file>',
-        fromFile: true,
-      }],
+      keys: [caKeyNeed(tls.caKey, 'the client verifies')],
       requiredBy: workload.node.path,
     }] : [])]);
   }
@@ -190,13 +178,10 @@ function mountCa(json: any, tls: ClientTls, containerName: string | undefined): 
     volumes.push(sortedKeys(clientCaVolume(tls)));
     setField(pod.spec, 'volumes', volumes);
   }
-  for (const container of (Array.isArray(pod.spec.containers) ? pod.spec.containers : [])) {
-    if (containerName !== undefined && container.name !== containerName) {
-      continue;
-    }
+  for (const container of containersOf(pod, containerName)) {
     const mounts: any[] = Array.isArray(container.volumeMounts) ? [...container.volumeMounts] : [];
     if (!mounts.some((m) => m?.mountPath === tls.mountPath)) {
-      mounts.push({ mountPath: tls.mountPath, name: tls.volumeName, readOnly: true });
+      mounts.push(sortedKeys(clientCaMount(tls)));
       setField(container, 'volumeMounts', mounts);
     }
   }
@@ -213,8 +198,6 @@ function targetContainer(options: PostgresConnectOptions, problems: Problems): s
   return options.containerName ?? fromContainer;
 }
 
-type Report = (prop: string, value: unknown, reason: string, fix: string) => void;
-
 /** At synth: the workload renders a pod template with containers, among them the one named. */
 function checkPodTemplate(workload: IConstruct, object: ApiObject, containerName: string | undefined, add: Report): void {
   const path = workload.node.path;
@@ -224,20 +207,17 @@ function checkPodTemplate(workload: IConstruct, object: ApiObject, containerName
     noContainer(); // a cdk8s-plus workload without containers does not render
     return;
   }
-  let json: any;
-  try {
-    json = object.toJson();
-  } catch (e) {
-    add('workload', path, `cannot be rendered to read its pod template (${(e as Error).message})`, 'fix the workload, or connect another one');
+  const rendered = renderPods(object);
+  if (rendered.error !== undefined) {
+    add('workload', path, rendered.error, 'fix the workload, or connect another one');
     return;
   }
-  const pod = podTemplateOf(json);
+  const pod = rendered.pod;
   if (!pod) {
-    add('workload', path, `has no pod template: a ${json?.kind ?? 'object'} has none at spec.template, spec.jobTemplate.spec.template or spec`,
-      'connect a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod');
+    add('workload', path, noPodTemplate(rendered.kind), 'connect a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod');
     return;
   }
-  const names = (Array.isArray(pod.spec.containers) ? pod.spec.containers : []).map((c: any) => c?.name);
+  const names = containersOf(pod).map((c: any) => c?.name);
   if (names.length === 0) {
     noContainer();
   } else if (containerName !== undefined && !names.includes(containerName)) {
@@ -252,10 +232,7 @@ function checkPodTemplate(workload: IConstruct, object: ApiObject, containerName
  */
 function setClientEnv(json: any, env: any[], containerName: string | undefined): void {
   const pod = podTemplateOf(json);
-  for (const container of (Array.isArray(pod?.spec.containers) ? pod!.spec.containers : [])) {
-    if (containerName !== undefined && container.name !== containerName) {
-      continue;
-    }
+  for (const container of pod ? containersOf(pod, containerName) : []) {
     const merged: any[] = Array.isArray(container.env) ? [...container.env] : [];
     for (const variable of env) {
       const at = merged.findIndex((e) => e?.name === variable.name);

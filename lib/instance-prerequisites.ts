@@ -63,19 +63,24 @@ export function instanceNeeds(scope: IConstruct, spec: InstanceSpec): Need[] {
   return needs;
 }
 
+/** The key of a Secret that holds the CA certificate, which `verifiers` (e.g. 'the client verifies') verify the server with. */
+export function caKeyNeed(key: string, verifiers: string): KeyNeed {
+  return {
+    key,
+    description: `the CA certificate that signed the server's, which ${verifiers} it with (sslmode=verify-full)`,
+    optional: false,
+    placeholder: '<CA certificate file>',
+    fromFile: true,
+  };
+}
+
 /**
  * The server's certificate and key (a `kubernetes.io/tls` Secret, which cert-manager writes for a
  * PostgresCertificate: then the app's Certificate leaves it out of the list), and the CA
  * certificate, in that Secret or another.
  */
 function tlsNeeds(path: string, namespace: string | undefined, tls: TlsSpec): Need[] {
-  const ca: KeyNeed = {
-    key: tls.caKey,
-    description: `the CA certificate that signed the server's, which standbys and clients verify it with (sslmode=verify-full)`,
-    optional: false,
-    placeholder: '<CA certificate file>',
-    fromFile: true,
-  };
+  const ca = caKeyNeed(tls.caKey, 'standbys and clients verify');
   const sameSecret = tls.caSecret.name === tls.secret.name;
   const needs: Need[] = [{
     kind: 'Secret',

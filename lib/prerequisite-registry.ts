@@ -5,6 +5,7 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { PostgresPrerequisite, PostgresPrerequisiteKey } from './prerequisite';
+import { shellWord } from './shell';
 
 /** A key, and the placeholder of its value in the command. */
 export interface KeyNeed extends PostgresPrerequisiteKey {
@@ -121,11 +122,6 @@ function command(need: Need, keys: KeyNeed[]): string {
     case 'StorageClass':
       return `kubectl get storageclass ${shellWord(need.name)}`;
   }
-}
-
-/** A word for a POSIX shell: as it is when it holds nothing the shell interprets, else single-quoted. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9._\-/:=@%+,]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

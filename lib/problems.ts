@@ -2,6 +2,9 @@
 // together when cdk8s validates the app, before anything is written (internal).
 import { IConstruct } from 'constructs';
 
+/** Records a problem: the prop, the value as the user wrote it, what is wrong, and the fix. */
+export type Report = (prop: string, value: unknown, reason: string, fix: string) => void;
+
 /**
  * The problems of one construct (or of one method's use of it), each in the form
  * `<subject>: <prop> <reason>, got <value as the caller wrote it>. Fix: <what to do>`.
@@ -57,7 +60,7 @@ export class Problems {
    * cdk8s validates the whole app once per chart it synthesizes, and what such a check reads
    * only grows (containers and labels are added, not removed), so a valid app pays for it once.
    */
-  public checkAtSynth(check: (add: (prop: string, value: unknown, reason: string, fix: string) => void) => void): void {
+  public checkAtSynth(check: (add: Report) => void): void {
     let passed = false;
     this.scope.node.addValidation({
       validate: () => {

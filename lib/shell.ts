@@ -33,5 +33,10 @@ export const MAJORS = `image_major() {
 }
 data_major() { IFS= read -r v < "$1/PG_VERSION" && echo "\${v%%.*}"; }`;
 
+/** A word for a POSIX shell: as it is when it holds nothing the shell interprets, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 /** `$ordinal`: the pod's ordinal in its StatefulSet, from its name (`HOSTNAME`, `<statefulset>-<ordinal>`). */
 export const ORDINAL = 'ordinal="${HOSTNAME##*-}"';

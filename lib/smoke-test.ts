@@ -10,7 +10,7 @@ import { Problems } from './problems';
 import { EnvVar, Manifest, renderObject } from './render/manifest';
 import { containerSecurityContext, podSecurityContext } from './security';
 import { stableJson } from './stable-json';
-import { clientCaVolume } from './tls';
+import { clientCaMount, clientCaVolume } from './tls';
 
 /**
  * Properties of a `PostgresSmokeTest`.
@@ -96,9 +96,7 @@ export class PostgresSmokeTest extends Construct {
     // certificate the client refuses is reported by psql rather than waited on as a server that does not answer
     this.command = ['sh', '-c', settings.tls ? smokeTestScript('PGSSLMODE=prefer pg_isready') : SCRIPT];
     const env: EnvVar[] = [
-      ...clientEnv(settings).map((v) => v.secretKeyRef
-        ? { name: v.name, valueFrom: { secretKeyRef: v.secretKeyRef } }
-        : { name: v.name, value: v.value }),
+      ...clientEnv(settings),
       { name: 'SMOKE_TEST_QUERY', value: query },
       { name: 'SMOKE_TEST_TIMEOUT_SECONDS', value: String(seconds) },
     ];
@@ -119,7 +117,7 @@ export class PostgresSmokeTest extends Construct {
             limits: { memory: '64Mi' },
           },
           securityContext: containerSecurityContext(true),
-          volumeMounts: settings.tls ? [{ name: settings.tls.volumeName, mountPath: settings.tls.mountPath, readOnly: true }] : undefined,
+          volumeMounts: settings.tls ? [clientCaMount(settings.tls)] : undefined,
         }],
         volumes: settings.tls ? [clientCaVolume(settings.tls)] : undefined,
       },

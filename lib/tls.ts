@@ -162,6 +162,11 @@ export function clientTls(db: IPostgresDatabase, request: ClientTlsRequest, prob
   };
 }
 
+/** The read-only mount of a client's CA certificate volume. */
+export function clientCaMount(tls: ClientTls): VolumeMount {
+  return { name: tls.volumeName, mountPath: tls.mountPath, readOnly: true };
+}
+
 /** The Secret volume of a client's CA certificate (only that key: the Secret may hold the server's key too). */
 export function clientCaVolume(tls: ClientTls): Volume {
   return { name: tls.volumeName, secret: { secretName: tls.caSecretName, items: [{ key: tls.caKey, path: tls.caKey }], defaultMode: 0o444 } };

@@ -54,6 +54,28 @@ export function podTemplateOf(json: any): PodTemplateJson | undefined {
   return { spec: template.spec, selector: labelSelector(owner.selector, template.metadata?.labels), namespace };
 }
 
+/** The containers of a pod template (the one named, or all; init containers excepted). */
+export function containersOf(pod: PodTemplateJson, name?: string): any[] {
+  const containers: any[] = Array.isArray(pod.spec.containers) ? pod.spec.containers : [];
+  return name === undefined ? containers : containers.filter((c) => c?.name === name);
+}
+
+/** An object rendered now to read its pod template: its kind and pod template, or why it cannot be rendered. */
+export function renderPods(object: ApiObject): { readonly kind?: string; readonly pod?: PodTemplateJson; readonly error?: string } {
+  let json: any;
+  try {
+    json = object.toJson();
+  } catch (e) {
+    return { error: `cannot be rendered to read its pod template (${(e as Error).message})` };
+  }
+  return { kind: json?.kind, pod: podTemplateOf(json) };
+}
+
+/** What is wrong with an object of `kind` that has no pod template. */
+export function noPodTemplate(kind: string | undefined): string {
+  return `has no pod template: a ${kind ?? 'object'} has none at spec.template, spec.jobTemplate.spec.template or spec`;
+}
+
 /**
  * The workload's selector (a LabelSelector, or a ReplicationController's map of labels), else
  * its pod labels.
@@ -94,25 +116,23 @@ const EDITS = new WeakMap<ApiObject, JsonEdit[]>();
  * were added. This is how the library adds to objects it does not own, whatever built them.
  */
 export function editAtSynth(object: ApiObject, edit: JsonEdit): void {
-  let edits = EDITS.get(object);
-  if (!edits) {
-    const list: JsonEdit[] = [];
-    edits = list;
-    EDITS.set(object, list);
-    const render = object.toJson;
-    Object.defineProperty(object, 'toJson', {
-      configurable: true,
-      writable: true,
-      value: function toJson(this: ApiObject) {
-        const json = render.call(this);
-        for (const e of list) {
-          e(json);
-        }
-        return json;
-      },
-    });
+  const edits = EDITS.get(object);
+  if (edits) {
+    edits.push(edit);
+    return;
   }
-  edits.push(edit);
+  const list = [edit];
+  EDITS.set(object, list);
+  const render = object.toJson;
+  Object.defineProperty(object, 'toJson', {
+    configurable: true,
+    writable: true,
+    value: function toJson(this: ApiObject) {
+      const json = render.call(this);
+      list.forEach((e) => e(json));
+      return json;
+    },
+  });
 }
 
 /**
@@ -136,15 +156,4 @@ export function setField(target: any, key: string, value: unknown): void {
 
 function isSorted(keys: string[]): boolean {
   return keys.every((k, i) => i === 0 || keys[i - 1] <= k);
-}
-
-/** A value with the keys of every object sorted, as cdk8s writes them. */
-export function sortedKeys<T>(value: T): T {
-  if (Array.isArray(value)) {
-    return value.map(sortedKeys) as unknown as T;
-  }
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as any)[k])])) as T;
-  }
-  return value;
 }

@@ -1,6 +1,7 @@
 // What the change check reports (internal): findings with their explanation and the steps to take,
 // and helpers that write those steps as commands. Every value in a printed command is shell-quoted;
 // values reach SQL as psql variables (`:'name'`, `:"name"`), never inside the SQL text.
+import { shellWord } from '../shell';
 import { Instance } from './instance';
 
 /**
@@ -60,9 +61,7 @@ export interface Change {
 }
 
 /** A word for the shell, quoted when it needs to be. */
-export function sh(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, '\'\\\'\'')}'`;
-}
+export const sh = shellWord;
 
 /** A kubectl command line in the namespace of an instance (or of any object: `{ namespace }`). */
 export function kubectl(where: { readonly namespace?: string }, ...args: string[]): string {

@@ -2,9 +2,10 @@
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { Problems } from '../problems';
+import { Problems, Report } from '../problems';
+import { sortedKeys } from '../stable-json';
 import { InstanceSpec } from '../resolve';
-import { apiObjectOf, editAtSynth, isConnected, podTemplateOf, sortedKeys, WORKLOAD_KINDS } from '../workload';
+import { apiObjectOf, editAtSynth, isConnected, noPodTemplate, PodTemplateJson, renderPods, WORKLOAD_KINDS } from '../workload';
 
 /**
  * A NetworkPolicy that denies every ingress to the pods but the allowed peers' (added with
@@ -44,11 +45,12 @@ export function admitClient(db: IConstruct, policy: kplus.NetworkPolicy, spec: I
   const isPlusPeer = typeof (peer as Partial<kplus.INetworkPolicyPeer>).toNetworkPolicyPeerConfig === 'function';
   const problems = Problems.of(db, `allowFrom(${peer.node.path})`);
   if (object && (WORKLOAD_KINDS.includes(object.kind) || !isPlusPeer)) {
-    const admitted = ADMITTED.get(policy) ?? new WeakSet<ApiObject>();
+    const admitted = ADMITTED.get(policy) ?? new Set<ApiObject>();
     ADMITTED.set(policy, admitted);
     if (admitted.has(object)) {
       return; // allowedClients and connect(), or two connect() calls: one rule
     }
+    const marker = String(admitted.size); // a number for each workload the policy admits, in order
     admitted.add(object);
     problems.checkAtSynth((add) => {
       const pod = readPods(db, object, peer, add);
@@ -58,7 +60,6 @@ export function admitClient(db: IConstruct, policy: kplus.NetworkPolicy, spec: I
     });
     // A rule in its place among cdk8s-plus's (rules stay in the order they were added), for pods
     // no other pod has; at synth its peer becomes the workload's pods.
-    const marker = String(admittedCount(policy));
     admit(policy, spec, kplus.Pods.select(db, `AdmittedWorkload${marker}`, { labels: { [PLACEHOLDER_LABEL]: marker } }));
     editAtSynth(ApiObject.of(policy), (json) => {
       const rules: any[] = Array.isArray(json?.spec?.ingress) ? json.spec.ingress : [];
@@ -66,7 +67,7 @@ export function admitClient(db: IConstruct, policy: kplus.NetworkPolicy, spec: I
       if (at < 0) {
         return;
       }
-      const pod = podTemplateOf(tryRender(object));
+      const pod = renderPods(object).pod;
       if (!pod?.selector) {
         rules.splice(at, 1); // reported at synth
         return;
@@ -83,45 +84,23 @@ export function admitClient(db: IConstruct, policy: kplus.NetworkPolicy, spec: I
   }
 }
 
-/** The workloads a policy admits already. */
-const ADMITTED = new WeakMap<kplus.NetworkPolicy, WeakSet<ApiObject>>();
+/** The workloads a policy admits already, in the order they were admitted. */
+const ADMITTED = new WeakMap<kplus.NetworkPolicy, Set<ApiObject>>();
 
 /** The label of the pod selector that holds a workload's place among the rules until synth. */
 const PLACEHOLDER_LABEL = 'postgres-statefulset.io/admitted-workload';
 
-const COUNTS = new WeakMap<kplus.NetworkPolicy, number>();
-
-/** A number for each workload a policy admits, in order. */
-function admittedCount(policy: kplus.NetworkPolicy): number {
-  const count = COUNTS.get(policy) ?? 0;
-  COUNTS.set(policy, count + 1);
-  return count;
-}
-
 /** The pods of a peer, read at synth; reports a peer that has none, unless connect() already did. */
-function readPods(db: IConstruct, object: ApiObject, peer: IConstruct,
-  add: (prop: string, value: unknown, reason: string, fix: string) => void) {
-  let json: any;
-  try {
-    json = object.toJson();
-  } catch (e) {
-    if (!isConnected(db, object)) {
-      add('peer', peer.node.path, `cannot be rendered to read its pod template (${(e as Error).message})`, 'fix the workload, or admit another one');
-    }
-    return undefined;
+function readPods(db: IConstruct, object: ApiObject, peer: IConstruct, add: Report): PodTemplateJson | undefined {
+  const { kind, pod, error } = renderPods(object);
+  if (isConnected(db, object)) {
+    return pod;
   }
-  const pod = podTemplateOf(json);
-  if (!pod && !isConnected(db, object)) {
-    add('peer', peer.node.path, `has no pod template: a ${json?.kind ?? 'object'} has none at spec.template, spec.jobTemplate.spec.template or spec`,
+  if (error !== undefined) {
+    add('peer', peer.node.path, error, 'fix the workload, or admit another one');
+  } else if (!pod) {
+    add('peer', peer.node.path, noPodTemplate(kind),
       'admit a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob or Pod, or pods selected with cdk8s-plus (Pods.select())');
   }
   return pod;
-}
-
-function tryRender(object: ApiObject): any {
-  try {
-    return object.toJson();
-  } catch {
-    return undefined; // reported at synth
-  }
 }
