@@ -10,9 +10,11 @@
 // - initdb's `host ... trust` lines for 127.0.0.1 are removed after a logical restore's initdb,
 //   as the harness does after its own (loopback stands for every other pod here).
 //
-// Every test runs against PostgreSQL 15 and 18 (the image is the installation's version: the
+// The tests run against PostgreSQL 15 and 18 (the image is the installation's version: the
 // Job, the restore init container and the pods run it), from backup-15.pg.test.ts and
-// backup-18.pg.test.ts, so that jest runs them in parallel.
+// backup-18.pg.test.ts, so that jest runs them in parallel. The failures of the backup Job and the
+// retention, which the Job's script decides, run on 18 only, the default image's major
+// (`majorIndependentTest`); backups, restores and their refusals run on both.
 import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -20,7 +22,7 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { BackupKind, BackupStorage, PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { Env, freePorts, Installation, IS_ROOT, Sandbox, Server, waitFor } from './pg/harness';
+import { Env, freePorts, Installation, IS_ROOT, majorIndependentTest, Sandbox, Server, SuiteOptions, waitFor } from './pg/harness';
 import { Manifest, SimulatedPod } from './pg/pod';
 import { PodVolumes } from './pg/volumes';
 import { makeCa, makeServerCertificate } from './tls-fixtures';
@@ -52,7 +54,8 @@ function mountTmpfs(dir: string, size: string): (() => void) | undefined {
 }
 
 /** Registers the tests, with their set-up, for one installation. */
-export function backupTests(pg: Installation): void {
+export function backupTests(pg: Installation, options: SuiteOptions = {}): void {
+  const independent = majorIndependentTest(options);
   let P0: number;
   let P1: number;
   let UNUSED: number;
@@ -192,7 +195,7 @@ export function backupTests(pg: Installation): void {
       before = { orders: primary.sql(TABLE_SUM, 'app', APP_PASSWORD, 'app'), odd: oddSum(primary) };
     }, 60_000);
 
-    test('a failed backup fails the Job with the reason and leaves nothing that looks like a backup: wrong password, server down, a full disk', () => {
+    independent('a failed backup fails the Job with the reason and leaves nothing that looks like a backup: wrong password, server down, a full disk', () => {
       // a wrong password
       const wrong = source.backupJob({ PGPASSWORD: 'not-the-password' });
       expect(wrong.status).toBe(1);
@@ -228,7 +231,7 @@ export function backupTests(pg: Installation): void {
       expect(backupsIn(path.join(full, 'pg', 'logical'))).toEqual([]);
     }, 60_000);
 
-    test('retention keeps the newest keepLast and those younger than keepDays, deletes only complete backups, and clears leftovers', () => {
+    independent('retention keeps the newest keepLast and those younger than keepDays, deletes only complete backups, and clears leftovers', () => {
       // GIVEN complete backups finished 1, 2, 5 and 10 days ago, a directory named like a backup but
       // without backup.json (not complete: never touched), and leftovers of interrupted runs
       const now = Math.floor(Date.now() / 1000);

@@ -3,18 +3,23 @@
 // probes) and run as the kubelet would run them, with each "pod" on loopback (see pg/pod.ts for
 // the stand-ins), the image's entrypoint standing in as test/pg/entrypoint.sh.
 //
-// Every test runs against PostgreSQL 15 and 18 (the image is the installation's version), from
+// The tests run against PostgreSQL 15 and 18 (the image is the installation's version), from
 // replication-15.pg.test.ts and replication-18.pg.test.ts: one file each, so that jest runs them
-// in parallel (they mostly wait: for retries, restarts, streaming).
+// in parallel (they mostly wait: for retries, restarts, streaming). Those that prove the start
+// steps' own handling (a rotated or renamed role, a password's bytes, the refusals before
+// anything is created, the line an older database gets) run on 18 only, the default image's
+// major (`majorIndependentTest`); clone, streaming, readiness, diverging data directories and
+// the server's password method run on both.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { PostgresCredentials, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { freePorts, Installation, killGroup, Sandbox, Server, waitFor } from './pg/harness';
+import { freePorts, Installation, killGroup, majorIndependentTest, Sandbox, Server, SuiteOptions, waitFor } from './pg/harness';
 import { Manifest, Running, SimulatedPod } from './pg/pod';
 import { oneOfKind, synth } from './util';
 
-export function replicationTests(pg: Installation): void {
+export function replicationTests(pg: Installation, options: SuiteOptions = {}): void {
+  const independent = majorIndependentTest(options);
   let PRIMARY_PORT: number;
   let STANDBY_PORTS: number[];
   beforeAll(async () => {
@@ -198,7 +203,7 @@ export function replicationTests(pg: Installation): void {
     expect(p0.probe('readinessProbe').status).toBe(0);
   }, 120_000);
 
-  test('a database initialised by an older version of the library (no pg_hba.conf line): pod 0 adds the line when it restarts, without starting a server', async () => {
+  independent('a database initialised by an older version of the library (no pg_hba.conf line): pod 0 adds the line when it restarts, without starting a server', async () => {
     // GIVEN pod 0's volume, initialised without the line, and a standby that cannot clone it yet
     const manifest = instance();
     const p0 = pod(manifest, 0);
@@ -224,7 +229,7 @@ export function replicationTests(pg: Installation): void {
     expect((await boot(p1)).exited).toBe(false);
   }, 120_000);
 
-  test('a rotated replication password reaches the role and a standby\'s password file when the standby restarts', async () => {
+  independent('a rotated replication password reaches the role and a standby\'s password file when the standby restarts', async () => {
     const manifest = instance();
     const p0 = pod(manifest, 0);
     const primary = await boot(p0);
@@ -245,7 +250,7 @@ export function replicationTests(pg: Installation): void {
     expect(primary.login('replicator', REPLICATION_PASSWORD).ok).toBe(false);
   }, 120_000);
 
-  test('a renamed replication role reaches the primary and the standby when the standby restarts, without touching pod 0', async () => {
+  independent('a renamed replication role reaches the primary and the standby when the standby restarts, without touching pod 0', async () => {
     const manifest = instance();
     const primary = await boot(pod(manifest, 0));
     const first = await boot(pod(manifest, 1));
@@ -259,7 +264,7 @@ export function replicationTests(pg: Installation): void {
     expect(fs.readFileSync(path.join(renamed.pgData, 'postgresql.auto.conf'), 'utf-8')).toContain('primary_conninfo = \'user=\'\'standby\'\'');
   }, 120_000);
 
-  test('a standby with a wrong superuser password cannot prepare the primary, and says so while it retries', async () => {
+  independent('a standby with a wrong superuser password cannot prepare the primary, and says so while it retries', async () => {
     const manifest = instance();
     await boot(pod(manifest, 0));
     const p1 = pod(manifest, 1, { POSTGRES_PASSWORD: 'not-the-secret' });
@@ -304,7 +309,7 @@ export function replicationTests(pg: Installation): void {
   });
 
   describe('no prop or secret value is ever SQL or shell text', () => {
-    test('the role takes the password byte for byte: quotes, backslashes, colons, dollars and SQL in it create nothing else', async () => {
+    independent('the role takes the password byte for byte: quotes, backslashes, colons, dollars and SQL in it create nothing else', async () => {
       const password = "x'; CREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e'; --\\ $HOME `id` \"$(id)\" '' a:b";
       const manifest = instance({}, password);
       const primary = await boot(pod(manifest, 0));
@@ -317,18 +322,20 @@ export function replicationTests(pg: Installation): void {
       await waitFor('the standby to stream with that password', () => sql(primary, 'SELECT count(*) FROM pg_stat_replication WHERE state = \'streaming\'') === '1');
     }, 60_000);
 
-    test.each([
+    for (const [what, password] of [
       ['SQL after a line break', "x\nCREATE ROLE evil SUPERUSER LOGIN PASSWORD 'e';\n"],
       ['a trailing newline (kubectl create secret --from-file)', 'secret\n'],
-    ])('a replication password with %s is refused with the reason before anything is created', async (_what, password) => {
-      const manifest = instance({}, password);
-      const primary = await boot(pod(manifest, 0));
-      const refused = pod(manifest, 1).runStartSteps();
-      expect(refused.status).toBe(1);
-      expect(refused.stderr).toContain('the replication password holds a line break, which a password file cannot hold');
-      expect(refused.stderr).toContain('recreate the Secret with --from-literal');
-      expect(roles(primary)).toBe('postgres');
-    }, 60_000);
+    ]) {
+      independent(`a replication password with ${what} is refused with the reason before anything is created`, async () => {
+        const manifest = instance({}, password);
+        const primary = await boot(pod(manifest, 0));
+        const refused = pod(manifest, 1).runStartSteps();
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain('the replication password holds a line break, which a password file cannot hold');
+        expect(refused.stderr).toContain('recreate the Secret with --from-literal');
+        expect(roles(primary)).toBe('postgres');
+      }, 60_000);
+    }
 
     test('an upper-case PASSWORD_ENCRYPTION: pg_hba.conf gets the method the server uses, and standbys log in', async () => {
       // GIVEN a database of MD5 passwords initialised without the line (by an older version of the library)

@@ -17,7 +17,7 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { PostgresCertificate, PostgresCredentials, PostgresSmokeTest, PostgresStatefulSet, PostgresStatefulSetProps } from '../lib';
-import { Env, freePorts, Installation, IS_ROOT, killGroup, PG15, POSTGRES_IDS, Sandbox, Server, waitFor } from './pg/harness';
+import { Env, freePorts, Installation, IS_ROOT, killGroup, majorIndependentTest, PG15, POSTGRES_IDS, Sandbox, Server, SuiteOptions, waitFor } from './pg/harness';
 import { Running, SimulatedPod } from './pg/pod';
 import { PodVolumes } from './pg/volumes';
 import { conninfo, KeyPair, makeCa, makeServerCertificate } from './tls-fixtures';
@@ -76,13 +76,8 @@ type Synthesized = ReturnType<typeof synthesizeWith>;
  * prove shell steps, the clients' settings and the pod template (`majorIndependent`) on the
  * default image's major only: pass `{ majorIndependent: true }` once.
  */
-export function tlsTests(pg: Installation, options: { majorIndependent?: boolean } = {}): void {
-  /** A test of the major-independent kind: registered only where `majorIndependent` says. */
-  const independent = (name: string, fn: () => Promise<void>, timeout: number, when = true) => {
-    if (options.majorIndependent) {
-      (when ? test : test.skip)(name, fn, timeout);
-    }
-  };
+export function tlsTests(pg: Installation, options: SuiteOptions = {}): void {
+  const independent = majorIndependentTest(options);
   let PORT: number;
   let STANDBY_PORTS: number[];
   let pki: Pki;

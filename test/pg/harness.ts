@@ -257,6 +257,34 @@ export const PG18 = new Installation(18, path.resolve(process.env.PG18_CHROOT_DI
 /** Both, oldest first: `describe.each(INSTALLS)('%s', (pg) => ...)`. */
 export const INSTALLS: readonly Installation[] = [PG15, PG18];
 
+/** What a suite's function takes besides the installation it runs on. */
+export interface SuiteOptions {
+  /**
+   * Register the suite's major-independent tests (`majorIndependentTest`) too: for the default
+   * image's major, PostgreSQL 18, in one file of the suite.
+   * @default false
+   */
+  readonly majorIndependent?: boolean;
+}
+
+/**
+ * The `test` of a suite's major-independent tests: those whose outcome depends on this library's
+ * steps and scripts (how a value is quoted, what is refused before anything is created, which
+ * role, file or rule a restart updates) and not on what differs between PostgreSQL's majors.
+ * They are registered only where `options.majorIndependent` says, the default image's major: a
+ * second run on another major would cost its CPU time and test nothing more. What depends on the
+ * major (initdb, the server's settings and authentication, TLS, pg_basebackup and pg_dump,
+ * recovery, the replication views the probes read, the tools' messages) is registered with `test`
+ * and runs on every major.
+ */
+export function majorIndependentTest(options: SuiteOptions): (name: string, fn: jest.ProvidesCallback, timeout?: number, when?: boolean) => void {
+  return (name, fn, timeout, when = true) => {
+    if (options.majorIndependent) {
+      (when ? test : test.skip)(name, fn, timeout); // skipped, and listed as such, where `when` is false
+    }
+  };
+}
+
 /** The host installation's bin directory (PG15). */
 export const PG_BIN = PG15.bin;
 
