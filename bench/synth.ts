@@ -118,7 +118,8 @@ async function childLibrary(instances: number, outdir: string, layout: Layout, v
   // The plugin as cdk8s.yaml configures it, and cdk8s-cli's own manifest parsing (its
   // package exports hide lib/, so load it by path).
   const { StrictKubernetesSchema } = require('../validation');
-  const cliDir = path.dirname(require.resolve('cdk8s-cli/package.json'));
+  const { toolPackageDir }: { toolPackageDir(name: string): string } = require('../scripts/tools');
+  const cliDir = toolPackageDir('cdk8s-cli');
   const { ValidationContext } = require(path.join(cliDir, 'lib', 'plugins', 'validation.js'));
 
   const start = performance.now();

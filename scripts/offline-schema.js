@@ -6,14 +6,14 @@
 // $CDK8S_SCHEMA_DIR/v<version>/_definitions.json instead (the same file, the
 // cdk8s project's own copy). Every other download is left alone.
 //
-// Usage: CDK8S_SCHEMA_DIR=../shared/k8s-schema node -r ./scripts/offline-schema.js node_modules/.bin/cdk8s import k8s@1.27.0
+// Usage: CDK8S_SCHEMA_DIR=../shared/k8s-schema node -r ./scripts/offline-schema.js tools/node_modules/.bin/cdk8s import k8s@1.27.0
 'use strict';
 const path = require('path');
 
 const schemaDir = process.env.CDK8S_SCHEMA_DIR;
 if (schemaDir) {
   // The package's "exports" hide lib/util, so load it by file path.
-  const cliDir = path.dirname(require.resolve('cdk8s-cli/package.json'));
+  const cliDir = require('./tools').toolPackageDir('cdk8s-cli');
   const util = require(path.join(cliDir, 'lib', 'util.js'));
   const download = util.download;
   const pattern = /\/kubernetes-schemas\/(v[^/]+)\/_definitions\.json$/;

@@ -5,7 +5,11 @@
 //     *only* `prepare`: npm clones the repository into a temporary directory, installs its
 //     dependencies and devDependencies there (`npm install`), runs `prepare`, then packs the
 //     directory by `files` and installs that;
-//   - `npm ci` / `npm install` in a clone of this repository run it too (about 7 s).
+//   - `npm ci` / `npm install` in a clone of this repository run it too (about 7 s). There it
+//     also installs the repository's tools (tests, synth, packaging, API reference; see
+//     scripts/tools.js) with `npm ci --prefix tools`: the devDependencies of tools/package.json,
+//     apart from the root's so that a git install does not unpack them. Not in a git install,
+//     nor for `npm pack` or `npm publish`, which need only the build.
 //
 // The one case skipped: the `npm install` that npm runs inside a git dependency's clone (it
 // marks it with _PACOTE_NO_PREPARE_ in the environment) also runs this package's `prepare`, and
@@ -28,7 +32,19 @@ const stamp = require('./build-stamp'); // so that `npm test` knows the build is
 const inputs = stamp.inputsHash();
 stamp.clear();
 const result = spawnSync(npm[0], [...npm[1], 'run', '--silent', 'build'], { stdio: ['inherit', 2, 2] });
-if (result.status === 0) {
-  stamp.write(inputs);
+if (result.status !== 0) {
+  process.exit(result.status ?? 1);
 }
-process.exit(result.status ?? 1);
+stamp.write(inputs);
+
+// The tools, for `npm ci` and `npm install` in this repository (npm_package_resolved is set in
+// the prepare run of a git install, which packs right after it).
+if (['ci', 'install'].includes(process.env.npm_command) && !process.env.npm_package_resolved) {
+  const { INSTALL, TOOLS_DIR } = require('./tools');
+  console.error(`prepare: installing the repository's tools (${INSTALL})`);
+  const tools = spawnSync(npm[0], [...npm[1], 'ci', '--prefix', TOOLS_DIR, '--no-audit', '--no-fund'], { cwd: TOOLS_DIR, stdio: ['inherit', 2, 2] });
+  if (tools.status !== 0) {
+    console.error(`prepare: \`${INSTALL}\` failed (above); the library is built, but the tests, \`npm run synth\` and the packaging need the tools`);
+    process.exit(tools.status ?? 1);
+  }
+}

@@ -1,8 +1,8 @@
 // Runs the example app's TypeScript without a build step, and fast: the `app:` command in
 // cdk8s.yaml is `node -r ./scripts/register-ts.js main.ts`.
 //
-// A CommonJS require hook for `.ts` files. Each file is transpiled by swc (the @swc/core
-// devDependency, with the settings the jest tests use: TypeScript, ES2022, CommonJS) and the
+// A CommonJS require hook for `.ts` files. Each file is transpiled by swc (@swc/core, of the
+// tools in tools/: scripts/tools.js; with the settings the jest tests use: TypeScript, ES2022, CommonJS) and the
 // JavaScript is cached under node_modules/.cache/register-ts/ ($REGISTER_TS_CACHE_DIR if set),
 // keyed by a SHA-256 of the source, its path, the swc version and this file. A synth after the
 // first one reads the cached JavaScript instead of transpiling imports/k8s.ts (1.2 MB) again,
@@ -19,6 +19,7 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const { resolveTool } = require('./tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const CACHE_DIR = process.env.REGISTER_TS_CACHE_DIR || path.join(ROOT, 'node_modules', '.cache', 'register-ts');
@@ -46,14 +47,14 @@ function hash(...parts) {
 
 function prefix() {
   if (keyPrefix === undefined) {
-    const swcPackage = require.resolve('@swc/core/package.json');
+    const swcPackage = resolveTool('@swc/core/package.json');
     keyPrefix = hash(JSON.parse(fs.readFileSync(swcPackage, 'utf-8')).version, fs.readFileSync(__filename));
   }
   return keyPrefix;
 }
 
 function transpile(source, filename) {
-  swc ??= require('@swc/core');
+  swc ??= require(resolveTool('@swc/core'));
   const maps = !filename.startsWith(GENERATED_DIR);
   return swc.transformSync(source, {
     ...SWC_OPTIONS,

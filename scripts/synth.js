@@ -81,6 +81,6 @@ process.on('exit', (code) => {
   }
 });
 
-const cli = path.join(path.dirname(require.resolve('cdk8s-cli/package.json')), 'bin', 'cdk8s');
+const cli = path.join(require('./tools').toolPackageDir('cdk8s-cli'), 'bin', 'cdk8s');
 process.argv = [process.argv[0], cli, 'synth', '--check-upgrade=false', ...args];
 require(cli);

@@ -12,6 +12,12 @@ if [ "$(id -u)" = 0 ]; then
   scripts/pg18-chroot.sh mount --if-built
 fi
 
+# The tools (jest, swc, jsii-pacmak, cdk8s-cli) are tools/'s devDependencies: scripts/tools.js.
+if [ ! -x tools/node_modules/.bin/jest ] || [ ! -x tools/node_modules/.bin/jsii-pacmak ]; then
+  echo "npm test: the repository's tools are not installed in tools/: run npm ci (its prepare script installs them) or npm ci --prefix tools" >&2
+  exit 1
+fi
+
 # jsii compiles again only when what it compiles from changed (scripts/build-stamp.js): after
 # `npm ci` (whose prepare script builds) or a change to tests only, the build is up to date.
 npm run --silent typecheck &
@@ -32,4 +38,4 @@ workers=(--maxWorkers="$(($(nproc) * 2))")
 for arg in "$@"; do
   case "$arg" in --maxWorkers* | -w | -w=* | -i | --runInBand) workers=() ;; esac
 done
-npx jest "${workers[@]}" "$@"
+tools/node_modules/.bin/jest "${workers[@]}" "$@"

@@ -35,7 +35,7 @@ test('API.md is what jsii-docgen generates from the assembly (`npm run docgen` w
   // GIVEN the reference generated now, the same way `npm run docgen` does, into a temp file
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'docgen-'));
   try {
-    execFileSync(path.join(root, 'node_modules', '.bin', 'jsii-docgen'), ['--output', path.join(tmp, 'API.md')], {
+    execFileSync(path.join(root, 'tools', 'node_modules', '.bin', 'jsii-docgen'), ['--output', path.join(tmp, 'API.md')], {
       cwd: root,
       env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
       stdio: 'pipe',

@@ -3,9 +3,9 @@
 //     it from plain JavaScript, synthesizes, and runs `cdk8s synth` with the validation entry and
 //     the synth.js script of the README;
 //   - `npm install git+file://...` of this working tree, offline from the npm cache that `npm ci`
-//     filled: npm clones it, installs its devDependencies, runs `prepare` (the jsii build), packs
-//     and installs it. That takes about half a minute of the two cores, so it starts first, in the
-//     background, and its test awaits it last;
+//     filled: npm clones it, installs its devDependencies (the build's; the tools are in tools/),
+//     runs `prepare` (the jsii build), packs and installs it. That takes about 15 s of CPU, so it
+//     starts first, in the background, and its test awaits it last;
 //   - the tarball installed by npm into a TypeScript app made as `cdk8s init typescript-app`
 //     makes it (cdk8s-plus-33, the cdk8s and constructs its template asks for), from the same
 //     npm cache: npm adds cdk8s-plus-27, the library's peer. The README's examples are its code,
@@ -24,6 +24,8 @@ import { StrictSchema } from '../validation/strict-schema';
 import { allOfKind, oneOfKind } from './util';
 
 const root = path.resolve(__dirname, '..');
+/** The repository's tools (cdk8s-cli among them): scripts/tools.js. */
+const TOOLS = path.join(root, 'tools');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf-8'));
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf-8');
 
@@ -173,7 +175,7 @@ function ownIndexCache(tmp: string): string {
  * resolves, and cdk8s-cli's own constructs range; lib/cli/cmds/init.js).
  */
 function templatePackageJson(): any {
-  const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [root] }));
+  const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [TOOLS] }));
   const versionOf = (name: string) => JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`, { paths: [cli] }), 'utf-8')).version;
   const cliPackage = JSON.parse(fs.readFileSync(path.join(cli, 'package.json'), 'utf-8'));
   const values: { [placeholder: string]: string } = {
@@ -203,7 +205,7 @@ async function installTemplateApp(tmp: string, tarball: string) {
   fs.mkdirSync(app);
   const template = templatePackageJson();
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ ...template, devDependencies: {} }, undefined, 2));
-  const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [root] }));
+  const cli = path.dirname(require.resolve('cdk8s-cli/package.json', { paths: [TOOLS] }));
   fs.copyFileSync(path.join(cli, 'templates', 'typescript-app', 'tsconfig.json'), path.join(app, 'tsconfig.json'));
   const started = Date.now();
   const result = await runAsync('npm', ['install', tarball, '--prefer-offline', '--omit=optional', '--no-audit', '--no-fund', '--cache', ownIndexCache(tmp)], app);
@@ -331,7 +333,7 @@ describe('a cdk8s app with the tarball installed', () => {
     app = newApp(path.join(tmp, 'app'), { scripts: { synth: 'node synth.js' } });
     run('npm', ['install', tarball, '--no-save', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'empty-npm-cache')], app);
     // cdk8s-cli, the app's devDependency (a link to this repository's copy, to save copying its 150 packages)
-    fs.symlinkSync(path.join(root, 'node_modules', 'cdk8s-cli'), path.join(app, 'node_modules', 'cdk8s-cli'));
+    fs.symlinkSync(path.join(TOOLS, 'node_modules', 'cdk8s-cli'), path.join(app, 'node_modules', 'cdk8s-cli'));
 
     fs.writeFileSync(path.join(app, 'cdk8s.yaml'), `language: typescript\napp: node main.js\n${readmeBlock('yaml', 'class: StrictKubernetesSchema')}`);
     fs.writeFileSync(path.join(app, 'synth.js'), readmeBlock('js', 'synth.js'));

@@ -7,7 +7,7 @@
 // own size and that of the suites it imports, then the rest by size.
 const fs = require('fs');
 const path = require('path');
-const Sequencer = require('@jest/test-sequencer').default;
+const Sequencer = require(require('../scripts/tools').resolveTool('@jest/test-sequencer')).default;
 
 const rank = (file) => (/package\.test\.ts$/.test(file) ? 0 : /\.pg\.test\.ts$/.test(file) ? 1 : 2);
 

@@ -30,7 +30,7 @@ function npmRunSynth(...args: string[]) {
 
 /** The plain cdk8s CLI, without npm's start-up cost. */
 function cdk8sSynth(cwd: string, args: string[], env?: NodeJS.ProcessEnv) {
-  return runIn(cwd, 'node', [path.join(root, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--check-upgrade=false', ...args], env);
+  return runIn(cwd, 'node', [path.join(root, 'tools', 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--check-upgrade=false', ...args], env);
 }
 
 function listFiles(dir: string): string[] {
@@ -104,7 +104,7 @@ describe('a password given at synth time never reaches the committed dist/', () 
   beforeEach(() => {
     checkout = path.join(outdir, 'checkout');
     fs.mkdirSync(checkout);
-    for (const file of ['package.json', 'cdk8s.yaml', 'main.ts', 'teams.ts', 'lib', 'imports', 'validation', 'scripts', 'node_modules']) {
+    for (const file of ['package.json', 'cdk8s.yaml', 'main.ts', 'teams.ts', 'lib', 'imports', 'validation', 'scripts', 'node_modules', 'tools']) {
       fs.symlinkSync(path.join(root, file), path.join(checkout, file));
     }
     fs.cpSync(path.join(root, 'dist'), path.join(checkout, 'dist'), { recursive: true });

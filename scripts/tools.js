@@ -1,0 +1,30 @@
+// Where the repository's tools are: jest and swc (the tests, and the require hook of `npm run
+// synth`), cdk8s-cli (`npm run synth`, the imports), jsii-pacmak (`npm test`'s package) and
+// jsii-docgen (API.md). They are the devDependencies of tools/package.json, not of the root
+// package.json, which keeps only what the jsii build needs: `npm install <git URL>` of the
+// library has npm install the root's devDependencies in its clone, and that is 66 packages
+// instead of about 480. `npm ci` in the root installs tools/ too (its prepare script, prepare.js).
+'use strict';
+const path = require('path');
+
+const TOOLS_DIR = path.resolve(__dirname, '..', 'tools');
+
+/** The install command that puts the tools in place. */
+const INSTALL = 'npm ci --prefix tools';
+
+/** require.resolve from tools/ ('cdk8s-cli/package.json', '@swc/core'); says how to install them when they are missing. */
+function resolveTool(request) {
+  try {
+    return require.resolve(request, { paths: [TOOLS_DIR] });
+  } catch (e) {
+    if (e.code !== 'MODULE_NOT_FOUND') throw e;
+    throw new Error(`${request} is not installed in tools/: run \`npm ci\` (its prepare script installs the tools) or \`${INSTALL}\``);
+  }
+}
+
+/** The directory of a package of tools/ ('cdk8s-cli'). */
+function toolPackageDir(name) {
+  return path.dirname(resolveTool(`${name}/package.json`));
+}
+
+module.exports = { TOOLS_DIR, INSTALL, resolveTool, toolPackageDir };
