@@ -5,7 +5,7 @@
 //     *only* `prepare`: npm clones the repository into a temporary directory, installs its
 //     dependencies and devDependencies there (`npm install`), runs `prepare`, then packs the
 //     directory by `files` and installs that;
-//   - `npm ci` / `npm install` in a clone of this repository run it too (about 7 s). There it
+//   - `npm ci` / `npm install` in a clone of this repository run it too (the build, about 7 s). There it
 //     also installs the repository's tools (tests, synth, packaging, API reference; see
 //     scripts/tools.js) with `npm ci --prefix tools`: the devDependencies of tools/package.json,
 //     apart from the root's so that a git install does not unpack them. Not in a git install,
@@ -15,7 +15,8 @@
 // marks it with _PACOTE_NO_PREPARE_ in the environment) also runs this package's `prepare`, and
 // npm runs `prepare` once more right after it, before packing (that run has
 // npm_package_resolved set). Building in both would cost a second jsii compile on every git
-// install. If npm ever stops setting either variable, the build simply runs twice.
+// install. If npm ever stops setting either variable, the build simply runs twice (the tools
+// are never installed under _PACOTE_NO_PREPARE_ either: see below).
 'use strict';
 const { spawnSync } = require('child_process');
 
@@ -37,14 +38,18 @@ if (result.status !== 0) {
 }
 stamp.write(inputs);
 
-// The tools, for `npm ci` and `npm install` in this repository (npm_package_resolved is set in
-// the prepare run of a git install, which packs right after it).
-if (['ci', 'install'].includes(process.env.npm_command) && !process.env.npm_package_resolved) {
-  const { INSTALL, TOOLS_DIR } = require('./tools');
-  console.error(`prepare: installing the repository's tools (${INSTALL})`);
-  const tools = spawnSync(npm[0], [...npm[1], 'ci', '--prefix', TOOLS_DIR, '--no-audit', '--no-fund'], { cwd: TOOLS_DIR, stdio: ['inherit', 2, 2] });
+// The tools, for `npm ci` and `npm install` in this repository (and `npm cit`, `npm it`, which
+// start with them): `npm ci` in tools/ after `npm ci`, `npm install` there after `npm install`.
+// Never in a git install: npm_package_resolved is set in the prepare run that packs the clone,
+// _PACOTE_NO_PREPARE_ in the install inside it.
+const command = process.env.npm_command;
+const install = { ci: 'ci', 'install-ci-test': 'ci', install: 'install', 'install-test': 'install' }[command];
+if (install && !process.env.npm_package_resolved && !process.env._PACOTE_NO_PREPARE_) {
+  const { TOOLS_DIR } = require('./tools');
+  console.error(`prepare: installing the repository's tools (npm ${install} --prefix tools)`);
+  const tools = spawnSync(npm[0], [...npm[1], install, '--prefix', TOOLS_DIR, '--no-audit', '--no-fund'], { cwd: TOOLS_DIR, stdio: ['inherit', 2, 2] });
   if (tools.status !== 0) {
-    console.error(`prepare: \`${INSTALL}\` failed (above); the library is built, but the tests, \`npm run synth\` and the packaging need the tools`);
+    console.error(`prepare: \`npm ${install} --prefix tools\` failed (above); the library is built, but the tests, \`npm run synth\` and the packaging need the tools`);
     process.exit(tools.status ?? 1);
   }
 }

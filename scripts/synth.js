@@ -81,6 +81,12 @@ process.on('exit', (code) => {
   }
 });
 
-const cli = path.join(require('./tools').toolPackageDir('cdk8s-cli'), 'bin', 'cdk8s');
+let cli;
+try {
+  cli = path.join(require('./tools').toolPackageDir('cdk8s-cli'), 'bin', 'cdk8s');
+} catch (e) {
+  console.error(`synth: ${e.message}`);
+  process.exit(1);
+}
 process.argv = [process.argv[0], cli, 'synth', '--check-upgrade=false', ...args];
 require(cli);

@@ -2,8 +2,8 @@
 // synth`), cdk8s-cli (`npm run synth`, the imports), jsii-pacmak (`npm test`'s package) and
 // jsii-docgen (API.md). They are the devDependencies of tools/package.json, not of the root
 // package.json, which keeps only what the jsii build needs: `npm install <git URL>` of the
-// library has npm install the root's devDependencies in its clone, and that is 66 packages
-// instead of about 480. `npm ci` in the root installs tools/ too (its prepare script, prepare.js).
+// library has npm install the root's devDependencies in its clone, and that is 63 packages
+// instead of 486. `npm ci` in the root installs tools/ too (its prepare script, prepare.js).
 'use strict';
 const path = require('path');
 

@@ -332,7 +332,7 @@ describe('a cdk8s app with the tarball installed', () => {
     // the install), the README's validation entry in its cdk8s.yaml and its synth.js script.
     app = newApp(path.join(tmp, 'app'), { scripts: { synth: 'node synth.js' } });
     run('npm', ['install', tarball, '--no-save', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--cache', path.join(tmp, 'empty-npm-cache')], app);
-    // cdk8s-cli, the app's devDependency (a link to this repository's copy, to save copying its 150 packages)
+    // cdk8s-cli, the app's devDependency (a link to the copy in this repository's tools/, to save copying its 150 packages)
     fs.symlinkSync(path.join(TOOLS, 'node_modules', 'cdk8s-cli'), path.join(app, 'node_modules', 'cdk8s-cli'));
 
     fs.writeFileSync(path.join(app, 'cdk8s.yaml'), `language: typescript\napp: node main.js\n${readmeBlock('yaml', 'class: StrictKubernetesSchema')}`);

@@ -2,9 +2,9 @@
 // read from the synthesized StatefulSet, not copied from the library. The tests that start a
 // server run against PostgreSQL 15 and 18 (the image is the installation's version), from
 // production-defaults-15.pg.test.ts and production-defaults-18.pg.test.ts: one file each, so
-// that jest runs them in parallel (they mostly wait for servers to start and stop). Those whose
-// outcome is the same on every major (the smart shutdown without the hook, the hook through gosu,
-// an unknown parameter refused) run on 18 only, the default image's major (`majorIndependentTest`).
+// that jest runs them in parallel (they mostly wait for servers to start and stop). The preStop
+// hook through gosu, which tests the hook's wrapper, runs on 18 only, the default image's major
+// (`majorIndependentTest`).
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
@@ -150,7 +150,7 @@ export function productionDefaultsTests(pg: Installation, options: SuiteOptions 
       expect(next.log).not.toMatch(/not properly shut down|automatic recovery in progress/);
     }, 60_000);
 
-    independent('without it, the kubelet\'s SIGTERM is a smart shutdown that waits for the idle client', async () => {
+    test('without it, the kubelet\'s SIGTERM is a smart shutdown that waits for the idle client', async () => {
       const { env, server } = await startFromManifest(pg);
       const client = idleClient(pg);
       try {
@@ -229,7 +229,7 @@ export function productionDefaultsTests(pg: Installation, options: SuiteOptions 
       }
     }, 60_000);
 
-    independent('an unknown parameter passes the construct\'s name check but is refused by postgres itself', () => {
+    test('an unknown parameter passes the construct\'s name check but is refused by postgres itself', () => {
       const { container: c, secrets } = synthesize({ image: pg.image, dataMountPath: sandbox.mkdir('volume'), parameters: { shared_bufers: '64MB' } });
       const env = containerEnv(c, secrets);
       pg.initdb(env);

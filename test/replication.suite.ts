@@ -7,9 +7,9 @@
 // replication-15.pg.test.ts and replication-18.pg.test.ts: one file each, so that jest runs them
 // in parallel (they mostly wait: for retries, restarts, streaming). Those that prove the start
 // steps' own handling (a rotated or renamed role, a password's bytes, the refusals before
-// anything is created, the line an older database gets) run on 18 only, the default image's
-// major (`majorIndependentTest`); clone, streaming, readiness, diverging data directories and
-// the server's password method run on both.
+// anything is created, a wrong superuser password, the line an older database gets) run on 18
+// only, the default image's major (`majorIndependentTest`); clone, streaming, readiness,
+// diverging data directories and the server's password method run on both.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';

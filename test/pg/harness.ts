@@ -270,7 +270,8 @@ export interface SuiteOptions {
 /**
  * The `test` of a suite's major-independent tests: those whose outcome depends on this library's
  * steps and scripts (how a value is quoted, what is refused before anything is created, which
- * role, file or rule a restart updates) and not on what differs between PostgreSQL's majors.
+ * role, file or rule a restart updates), where what PostgreSQL itself does (refuse a wrong
+ * password, report it) has been the same in every supported major.
  * They are registered only where `options.majorIndependent` says, the default image's major: a
  * second run on another major would cost its CPU time and test nothing more. What depends on the
  * major (initdb, the server's settings and authentication, TLS, pg_basebackup and pg_dump,
