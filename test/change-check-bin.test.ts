@@ -1,9 +1,10 @@
-// The change check as users run it: this repository packed (`npm pack`), installed offline into a
+// The change check as users run it: this repository packed, installed offline into a
 // throw-away cdk8s app next to its peer dependencies, and `cdk8s-postgres-statefulset-check` run
 // from node_modules/.bin as its own process (the bin link, the shebang, exit statuses, standard
 // input, and --live with a kubectl stand-in given by $KUBECTL). The app synthesizes with the
 // installed package and keeps its dist/ in git, as the README describes.
-// Relies on the jsii build that `npm test` runs before jest (`npm run build`).
+// Relies on the package that `npm test` writes before jest (`npm run package:js`, jsii-pacmak's
+// `npm pack` of the jsii build), which package.test.ts checks is what `npm pack` makes now.
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -46,18 +47,19 @@ function check(args: string[], options: { input?: string; env?: NodeJS.ProcessEn
 const git = (...args: string[]) => run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], app);
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(root, 'build', 'lib', 'change-check', 'cli.js'))) {
-    throw new Error('no build/lib/change-check/cli.js: run `npm run build` first (`npm test` does)');
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf-8'));
+  const tarball = path.join(root, pkg.jsii.outdir, 'js', `${pkg.name}@${pkg.version}.jsii.tgz`);
+  if (!fs.existsSync(tarball)) {
+    throw new Error(`${path.relative(root, tarball)} is missing: run \`npm run build && npm run package:js\` first (\`npm test\` does)`);
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'change-check-bin-'));
-  const [packed] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], root));
   app = path.join(tmp, 'app');
   fs.mkdirSync(path.join(app, 'node_modules'), { recursive: true });
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer-app', version: '0.0.0', private: true }));
   for (const peer of PEERS) {
     fs.cpSync(path.join(root, 'node_modules', peer), path.join(app, 'node_modules', peer), { recursive: true });
   }
-  run('npm', ['install', path.join(tmp, packed.filename), '--no-save', '--offline', '--ignore-scripts', '--no-audit', '--no-fund',
+  run('npm', ['install', tarball, '--no-save', '--offline', '--ignore-scripts', '--no-audit', '--no-fund',
     '--cache', path.join(tmp, 'empty-npm-cache')], app);
   bin = path.join(app, 'node_modules', '.bin', 'cdk8s-postgres-statefulset-check');
   fs.writeFileSync(path.join(app, 'synth.js'), `
