@@ -1,7 +1,7 @@
 // The harness's stand-in for the image's entrypoint (test/pg/entrypoint.sh): what the other
-// real-PostgreSQL tests rely on when they start a "pod". A full initialisation and the initdb
-// template cache on both majors; the rest of the entrypoint's rules, its cache of initdb results
-// among them, with PostgreSQL 18 (the default image's major, and the faster initdb: the rules are
+// real-PostgreSQL tests rely on when they start a "pod". A full initialisation, and one from a
+// copied initdb result, on both majors; the rest of the entrypoint's rules, its cache of initdb
+// results among them, with PostgreSQL 18 (the default image's major, and the faster initdb: the rules are
 // the script's, not the server's).
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -37,7 +37,7 @@ function compress(tool: string, text: string): Buffer {
   return result.stdout;
 }
 
-/** The container of the first test; the template test initialises from the same inputs (the cache's key). */
+/** The container of the first test; the second initialises from the same inputs (the initdb cache's key). */
 const DATABASE = 'orders "eu"; DROP';
 const ARGS = ['postgres', '-c', 'shared_buffers=48MB'];
 const INPUTS = {
@@ -106,9 +106,9 @@ describe.each(INSTALLS)('%s', (pg) => {
     expect(server.login('admin', 'wrong').error).toContain('password authentication failed for user "admin"');
   }, 60_000);
 
-  test('a copied initialisation is the one the entrypoint makes for the same inputs', async () => {
+  test('an initialisation from a copied initdb is the one the entrypoint makes without the copy', async () => {
     const fresh = initdb(await podEnv('fresh', INPUTS), { install: pg, args: ARGS, cache: false });
-    const copied = initdb(await podEnv('copied', INPUTS), { install: pg, args: ARGS }); // from the first test's template (or a new one)
+    const copied = initdb(await podEnv('copied', INPUTS), { install: pg, args: ARGS }); // initdb's result from the first test (HARNESS_INITDB_CACHE)
     expectAlike(pg, copied, fresh);
   }, 60_000);
 });

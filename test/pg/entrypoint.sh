@@ -37,12 +37,6 @@
 #   gets '127.0.0.1' instead, as pods share this machine's loopback (the harness picks free ports).
 # - the `host ... trust` lines initdb writes for 127.0.0.1 and ::1 are removed: here loopback
 #   stands for every other pod, so every TCP login checks its password; the socket stays trusted.
-# - HARNESS_TEMPLATE names a data directory this script initialised earlier from the same inputs
-#   (the harness keys it on the installation, the container's args and its environment) with no
-#   initdb.d files: it is copied instead of running initdb, the pg_hba.conf step and the
-#   database creation again, then the initdb.d files run against a temporary server as above.
-#   (So with a template, the temporary server of the image's single init run is two: one when
-#   the template was made, one for the files; none when there are no files.)
 # - HARNESS_INITDB_CACHE names a directory of initdb results: initdb runs once for each set of
 #   its inputs (its arguments, the password, the locale and time zone of the environment, the
 #   user, the binary), and later initialisations with the same inputs copy its result instead,
@@ -275,24 +269,14 @@ initialise() {
   ls "$harness_initdb_d/" >/dev/null # unreadable: fail before initdb, not halfway
   local files=("$harness_initdb_d"/*)
 
-  if [ -n "${HARNESS_TEMPLATE:-}" ] && [ -s "$HARNESS_TEMPLATE/PG_VERSION" ]; then
-    cp -a "$HARNESS_TEMPLATE/." "$PGDATA/"
-    export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-    if [ -e "${files[0]}" ]; then
-      start_temp_server "$@"
-      run_init_files "${files[@]}"
-      stop_temp_server
-    fi
-  else
-    run_initdb
-    append_host_line "$@"
-    # for psql when local connections need a password too (e.g. --auth-local=scram-sha-256 in POSTGRES_INITDB_ARGS)
-    export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-    start_temp_server "$@"
-    create_database
-    run_init_files "${files[@]}"
-    stop_temp_server
-  fi
+  run_initdb
+  append_host_line "$@"
+  # for psql when local connections need a password too (e.g. --auth-local=scram-sha-256 in POSTGRES_INITDB_ARGS)
+  export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
+  start_temp_server "$@"
+  create_database
+  run_init_files "${files[@]}"
+  stop_temp_server
   unset PGPASSWORD
   printf '\nPostgreSQL init process complete; ready for start up.\n\n'
 }
@@ -320,7 +304,7 @@ main() {
       set -- "$@" -c "unix_socket_directories=$harness_socket_dir"
     fi
   fi
-  unset HARNESS_INITDB_D HARNESS_SOCKET_DIR HARNESS_TEMPLATE HARNESS_INIT_ONLY
+  unset HARNESS_INITDB_D HARNESS_SOCKET_DIR HARNESS_INIT_ONLY
   exec "$@"
 }
 

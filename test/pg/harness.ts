@@ -459,18 +459,10 @@ export interface InitdbOptions {
   /** Stands in for the pod's /var/run/postgresql. @default a new directory */
   readonly socketDir?: string;
   /**
-   * Whether an initialisation may be copied from an earlier one with the same inputs (see
-   * `template`), and initdb's result from an earlier initdb with the same inputs (see the
+   * Whether initdb's result may be copied from an earlier initdb with the same inputs (see the
    * entrypoint's HARNESS_INITDB_CACHE). @default true
    */
   readonly cache?: boolean;
-  /**
-   * What shapes the initialisation, in place of the environment and args, for a caller whose
-   * environment and args also name places of this pod alone (SimulatedPod: its directories in a
-   * test's sandbox; it gives the manifest's own values): pods with the same key share a template.
-   * @default the environment and args (see `template`)
-   */
-  readonly templateKey?: unknown;
   /**
    * Start the container as root, as a pod without runAsUser does (the image's default user): the
    * entrypoint gives PGDATA and the socket directory to postgres and continues as postgres.
@@ -487,7 +479,7 @@ export interface PodOptions extends InitdbOptions {
 }
 
 /**
- * This process's scratch files: the entrypoint (where the chroot sees it too), initdb templates,
+ * This process's scratch files: the entrypoint (where the chroot sees it too),
  * initdb results (the entrypoint's HARNESS_INITDB_CACHE), initdb.d copies, socket directories. Removed after the test file, or when the process exits;
  * jest may end its workers without an exit event, so each process also removes those of test
  * processes that are gone (the directory's name holds the process id).
@@ -576,60 +568,8 @@ function initdbDir(files: readonly InitFile[] | string | undefined): string {
   return dir;
 }
 
-/** The env variables whose file the entrypoint reads (the *_FILE variants). */
-const FILE_VARIABLES = ['POSTGRES_PASSWORD', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_INITDB_ARGS'];
-
-/** Templates whose initialisation failed (a pod's TLS files, which its start step installs, do not exist yet): not tried again. */
-const failedTemplates = new Set<string>();
-
-/**
- * A data directory the entrypoint initialised from the same inputs with no initdb.d files, made
- * once per test process: initdb takes a second or more, a copy a few milliseconds. The inputs
- * that shape it are the installation, the container's args (the pg_hba.conf method and the
- * temporary server's settings) and its environment, all of it (the files of *_FILE variables
- * by content) but for what only names this pod's places (PGDATA, PGPORT, HOSTNAME); or, when the
- * caller gives one, `templateKey`. None when the WAL goes to a directory of its own
- * (POSTGRES_INITDB_WALDIR, --waldir), which a copy would not follow, or when initialisation fails
- * (then the pod fails as the image's would; it is not tried again).
- */
-function template(install: Installation, env: Env, args: string[], templateKey?: unknown): string | undefined {
-  if (env.POSTGRES_INITDB_WALDIR || /(^|\s)(-X|--waldir)/.test(env.POSTGRES_INITDB_ARGS ?? '')) {
-    return undefined;
-  }
-  const inputs: Env = {};
-  for (const [name, value] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
-    if (['PGDATA', 'PGPORT', 'HOSTNAME'].includes(name) || name.startsWith('HARNESS_')) {
-      continue;
-    }
-    const file = FILE_VARIABLES.find((v) => `${v}_FILE` === name);
-    inputs[name] = file ? `file content: ${fs.existsSync(install.hostPath(value)) ? fs.readFileSync(install.hostPath(value), 'utf-8') : '(missing)'}` : value;
-  }
-  const key = crypto.createHash('sha256').update(JSON.stringify(templateKey === undefined ? [install.name, args, inputs] : [install.name, templateKey]))
-    .digest('hex').slice(0, 16);
-  const dir = path.join(harnessFiles().dir, `template-${install.major}-${key}`);
-  if (failedTemplates.has(dir)) {
-    return undefined;
-  }
-  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
-    const building = `${dir}.building`;
-    fs.rmSync(building, { recursive: true, force: true });
-    const result = install.run([entrypoint(), ...args], {
-      ...env, PGDATA: building, HARNESS_INIT_ONLY: '1', HARNESS_INITDB_D: harnessFiles().emptyDir, HARNESS_SOCKET_DIR: scratchDir('socket-'),
-      HARNESS_INITDB_CACHE: harnessFiles().initdbCache,
-    });
-    if (result.status !== 0) {
-      stopLeftover(install, building);
-      fs.rmSync(building, { recursive: true, force: true });
-      failedTemplates.add(dir);
-      return undefined;
-    }
-    fs.renameSync(building, dir);
-  }
-  return dir;
-}
-
 /** The entrypoint's environment for a pod. */
-function entrypointEnv(install: Installation, env: Env, args: string[], options: InitdbOptions): Env {
+function entrypointEnv(install: Installation, env: Env, options: InitdbOptions): Env {
   if (!env.PGDATA) {
     throw new Error('the container environment has no PGDATA: the harness needs the data directory in the sandbox');
   }
@@ -638,13 +578,10 @@ function entrypointEnv(install: Installation, env: Env, args: string[], options:
   if (IS_ROOT && POSTGRES_IDS && fs.existsSync(socketDir)) {
     fs.chownSync(socketDir, POSTGRES_IDS.uid, POSTGRES_IDS.gid); // the pod's /var/run/postgresql belongs to postgres
   }
-  const initialised = fs.existsSync(path.join(env.PGDATA, 'PG_VERSION'));
-  const cached = initialised || options.cache === false ? undefined : template(install, env, args, options.templateKey);
   return {
     ...env,
     HARNESS_INITDB_D: initdbDir(options.initdbD),
     HARNESS_SOCKET_DIR: socketDir,
-    ...(cached ? { HARNESS_TEMPLATE: cached } : {}),
     ...(options.cache === false ? {} : { HARNESS_INITDB_CACHE: harnessFiles().initdbCache }),
   };
 }
@@ -668,7 +605,7 @@ export function initdb(env: Env, options: InitdbOptions = {}): string {
   const install = options.install ?? PG15;
   const args = options.args ?? ['postgres'];
   try {
-    install.runOk([entrypoint(), ...args], { ...entrypointEnv(install, env, args, options), HARNESS_INIT_ONLY: '1' }, { timeoutMs: 120_000, asRoot: options.asRoot });
+    install.runOk([entrypoint(), ...args], { ...entrypointEnv(install, env, options), HARNESS_INIT_ONLY: '1' }, { timeoutMs: 120_000, asRoot: options.asRoot });
   } catch (error) {
     stopLeftover(install, env.PGDATA);
     throw error;
@@ -708,7 +645,7 @@ export class Server {
     if (!(args[0] === 'postgres' || args[0]?.startsWith('-'))) {
       throw new Error(`expected the container to run postgres, got ${args.join(' ')}`);
     }
-    const env = entrypointEnv(install, pod.env, args, pod);
+    const env = entrypointEnv(install, pod.env, pod);
     const child = install.start([entrypoint(), ...args], env, { asRoot: pod.asRoot });
     return Server.accepting(child, pod, install);
   }
@@ -722,8 +659,7 @@ export class Server {
    */
   public static async container(pod: PodOptions & { readonly command: string[] }): Promise<Server> {
     const install = pod.install ?? PG15;
-    const args = pod.args ?? ['postgres'];
-    const env = { ...entrypointEnv(install, pod.env, args, pod), PATH: `${entrypointBin()}:${install.processEnv({}).PATH}` };
+    const env = { ...entrypointEnv(install, pod.env, pod), PATH: `${entrypointBin()}:${install.processEnv({}).PATH}` };
     const child = install.start(pod.command, env, { asRoot: pod.asRoot });
     return Server.accepting(child, pod, install);
   }

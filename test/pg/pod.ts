@@ -24,7 +24,7 @@
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { containerEnv, Env, InitFile, Installation, PG15, Sandbox, Server } from './harness';
+import { Env, InitFile, Installation, PG15, Sandbox, Server } from './harness';
 import { Manifest, PodVolumes } from './volumes';
 
 export type { Manifest } from './volumes';
@@ -191,8 +191,6 @@ export class SimulatedPod {
       socketDir: this.socketDir,
       initdbD: this.initdbFiles(),
       asRoot: options.asRoot,
-      // the manifest's own values: the same for pods of the same manifest in any sandbox
-      templateKey: { env: containerEnv(this.container, this.manifest.secrets), args: this.container.args, testEnv: this.options.env },
     });
   }
 
