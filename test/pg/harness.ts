@@ -488,7 +488,7 @@ let harnessDir: string | undefined;
 function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string; initdbCache: string } {
   if (harnessDir === undefined) {
     for (const name of fs.readdirSync(SCRATCH)) {
-      const pid = /^pg-harness-(\d+)-/.exec(name)?.[1];
+      const pid = /^pg-(?:harness|run)-(\d+)-/.exec(name)?.[1];
       if (pid !== undefined && !processExists(Number(pid))) {
         fs.rmSync(path.join(SCRATCH, name), { recursive: true, force: true });
       }
@@ -503,10 +503,36 @@ function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string; in
     fs.chmodSync(path.join(dir, 'initdb'), 0o777);
     harnessDir = dir;
   }
+  const runDir = process.env[RUN_DIR_VARIABLE];
   return {
     dir: harnessDir, entrypoint: path.join(harnessDir, 'entrypoint.sh'), emptyDir: path.join(harnessDir, 'initdb.d-empty'),
-    initdbCache: path.join(harnessDir, 'initdb'),
+    initdbCache: runDir !== undefined && fs.existsSync(runDir) ? runDir : path.join(harnessDir, 'initdb'),
   };
+}
+
+/**
+ * The environment variable that names the jest run's directory of initdb results, shared by all
+ * its test files (each file has scratch files of its own): the same inputs give the same initdb
+ * result in any file, and initdb costs about half a second of CPU. Set by `createRunFiles` in
+ * jest's globalSetup, before the workers start (they inherit it); without it, a test file keeps
+ * initdb's results to itself.
+ */
+const RUN_DIR_VARIABLE = 'PG_HARNESS_RUN_DIR';
+
+/** jest's globalSetup (test/global-setup.ts): the run's directory of initdb results. */
+export function createRunFiles(): void {
+  const dir = fs.mkdtempSync(path.join(SCRATCH, `pg-run-${process.pid}-`));
+  fs.chmodSync(dir, 0o777); // the entrypoint writes there as postgres
+  process.env[RUN_DIR_VARIABLE] = dir;
+}
+
+/** jest's globalTeardown (test/global-teardown.ts): removes it (or a later run does, once this process is gone). */
+export function removeRunFiles(): void {
+  const dir = process.env[RUN_DIR_VARIABLE];
+  if (dir !== undefined) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    delete process.env[RUN_DIR_VARIABLE];
+  }
 }
 
 // jest loads this module afresh for each test file, in workers that run many files: each file's
