@@ -50,7 +50,11 @@ beforeAll(() => {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf-8'));
   const tarball = path.join(root, pkg.jsii.outdir, 'js', `${pkg.name}@${pkg.version}.jsii.tgz`);
   if (!fs.existsSync(tarball)) {
-    throw new Error(`${path.relative(root, tarball)} is missing: run \`npm run build && npm run package:js\` first (\`npm test\` does)`);
+    throw new Error(`${path.relative(root, tarball)} is missing: run \`npm run package:js\` (\`npm test\` does)`);
+  }
+  // it packs the current build: the same assembly (which fingerprints the compiled sources)
+  if (execFileSync('tar', ['-xzOf', tarball, 'package/.jsii'], { encoding: 'utf-8' }) !== fs.readFileSync(path.join(root, '.jsii'), 'utf-8')) {
+    throw new Error(`${path.relative(root, tarball)} packs an older build: run \`npm run package:js\` (\`npm test\` does)`);
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'change-check-bin-'));
   app = path.join(tmp, 'app');

@@ -107,8 +107,12 @@ describe.each(INSTALLS)('%s', (pg) => {
   }, 60_000);
 
   test('an initialisation from a copied initdb is the one the entrypoint makes without the copy', async () => {
+    const systemId = (pgData: string) => /Database system identifier:\s*(\d+)/.exec(pg.runOk(['pg_controldata', pgData]))![1];
+    const first = initdb(await podEnv('first', INPUTS), { install: pg, args: ARGS }); // initdb's result, or a copy of it (HARNESS_INITDB_CACHE)
+    const copied = initdb(await podEnv('copied', INPUTS), { install: pg, args: ARGS });
     const fresh = initdb(await podEnv('fresh', INPUTS), { install: pg, args: ARGS, cache: false });
-    const copied = initdb(await podEnv('copied', INPUTS), { install: pg, args: ARGS }); // initdb's result from the first test (HARNESS_INITDB_CACHE)
+    expect(systemId(copied)).toBe(systemId(first)); // a copy: initdb draws the identifier at random
+    expect(systemId(fresh)).not.toBe(systemId(first));
     expectAlike(pg, copied, fresh);
   }, 60_000);
 });

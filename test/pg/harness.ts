@@ -479,10 +479,12 @@ export interface PodOptions extends InitdbOptions {
 }
 
 /**
- * This process's scratch files: the entrypoint (where the chroot sees it too),
- * initdb results (the entrypoint's HARNESS_INITDB_CACHE), initdb.d copies, socket directories. Removed after the test file, or when the process exits;
- * jest may end its workers without an exit event, so each process also removes those of test
- * processes that are gone (the directory's name holds the process id).
+ * This process's scratch files: the entrypoint (where the chroot sees it too), initdb.d copies,
+ * socket directories, and initdb's results (the entrypoint's HARNESS_INITDB_CACHE) unless the jest
+ * run shares them (`createRunFiles`). Removed after the test file, or when the process exits; jest
+ * may end its workers without an exit event, so each process also removes those of test
+ * processes that are gone, and the run directories of jest processes that are gone (the
+ * directories' names hold the process id).
  */
 let harnessDir: string | undefined;
 function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string; initdbCache: string } {
@@ -503,10 +505,12 @@ function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string; in
     fs.chmodSync(path.join(dir, 'initdb'), 0o777);
     harnessDir = dir;
   }
+  // the run's directory, where this process (and so the chroot) sees it
   const runDir = process.env[RUN_DIR_VARIABLE];
+  const shared = runDir !== undefined && path.dirname(runDir) === SCRATCH && fs.existsSync(runDir);
   return {
     dir: harnessDir, entrypoint: path.join(harnessDir, 'entrypoint.sh'), emptyDir: path.join(harnessDir, 'initdb.d-empty'),
-    initdbCache: runDir !== undefined && fs.existsSync(runDir) ? runDir : path.join(harnessDir, 'initdb'),
+    initdbCache: shared ? runDir : path.join(harnessDir, 'initdb'),
   };
 }
 
@@ -519,11 +523,17 @@ function harnessFiles(): { dir: string; entrypoint: string; emptyDir: string; in
  */
 const RUN_DIR_VARIABLE = 'PG_HARNESS_RUN_DIR';
 
-/** jest's globalSetup (test/global-setup.ts): the run's directory of initdb results. */
-export function createRunFiles(): void {
+/** jest's globalSetup (test/global-setup.ts): the run's directory of initdb results; returns it. */
+export function createRunFiles(): string {
   const dir = fs.mkdtempSync(path.join(SCRATCH, `pg-run-${process.pid}-`));
   fs.chmodSync(dir, 0o777); // the entrypoint writes there as postgres
   process.env[RUN_DIR_VARIABLE] = dir;
+  return dir;
+}
+
+/** The initdb cache the entrypoint gets in this process (the run's, or this test file's own). */
+export function initdbCacheDir(): string {
+  return harnessFiles().initdbCache;
 }
 
 /** jest's globalTeardown (test/global-teardown.ts): removes it (or a later run does, once this process is gone). */
