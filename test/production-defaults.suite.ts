@@ -103,6 +103,9 @@ export function productionDefaultsTests(pg: Installation, options: SuiteOptions 
         expect(readiness.stdout).toContain('the database system is not accepting connections');
         expect(readiness.status).not.toBe(0);
       } finally {
+        // an immediate stop removes the server's shared memory (/dev/shm/PostgreSQL.*, a System V
+        // segment), which a SIGKILL of the postmaster would leave behind
+        pg.run(['pg_ctl', 'stop', '-D', pod.pgData, '-m', 'immediate', '-w'], pod.env);
         await killGroup(recovering);
       }
     }, 60_000);
