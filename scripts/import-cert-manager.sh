@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CDK8S_CHECK_UPGRADE=false
-exec node tools/node_modules/cdk8s-cli/bin/cdk8s import --save=false validation/crds/cert-manager.io_certificates.yaml --language typescript --output imports
+exec node node_modules/.bin/cdk8s import --save=false validation/crds/cert-manager.io_certificates.yaml --language typescript --output imports

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 K8S_VERSION=1.27.0
 export CDK8S_CHECK_UPGRADE=false
-cli=(tools/node_modules/cdk8s-cli/bin/cdk8s import "k8s@${K8S_VERSION}" --language typescript --output imports)
+cli=(node_modules/.bin/cdk8s import "k8s@${K8S_VERSION}" --language typescript --output imports)
 
 if [ "${1:-}" = "--online" ]; then
   exec node "${cli[@]}"

@@ -6,7 +6,7 @@
 // $CDK8S_SCHEMA_DIR/v<version>/_definitions.json instead (the same file, the
 // cdk8s project's own copy). Every other download is left alone.
 //
-// Usage: CDK8S_SCHEMA_DIR=../shared/k8s-schema node -r ./scripts/offline-schema.js tools/node_modules/.bin/cdk8s import k8s@1.27.0
+// Usage: CDK8S_SCHEMA_DIR=../shared/k8s-schema node -r ./scripts/offline-schema.js node_modules/.bin/cdk8s import k8s@1.27.0
 'use strict';
 const path = require('path');
 

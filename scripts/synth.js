@@ -81,12 +81,4 @@ process.on('exit', (code) => {
   }
 });
 
-let cli;
-try {
-  cli = path.join(require('./tools').toolPackageDir('cdk8s-cli'), 'bin', 'cdk8s');
-} catch (e) {
-  console.error(`synth: ${e.message}`);
-  process.exit(1);
-}
-process.argv = [process.argv[0], cli, 'synth', '--check-upgrade=false', ...args];
-require(cli);
+require('./tools').runCdk8sCli('synth', ['synth', '--check-upgrade=false', ...args]);

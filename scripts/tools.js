@@ -27,4 +27,20 @@ function toolPackageDir(name) {
   return path.dirname(resolveTool(`${name}/package.json`));
 }
 
-module.exports = { TOOLS_DIR, INSTALL, resolveTool, toolPackageDir };
+/**
+ * Runs the cdk8s-cli of tools/ in this process with `args` (`synth ...`), as its own bin script;
+ * when it is not installed, prints why, prefixed by `who`, and exits 1 (no stack trace).
+ */
+function runCdk8sCli(who, args) {
+  let cli;
+  try {
+    cli = path.join(toolPackageDir('cdk8s-cli'), 'bin', 'cdk8s');
+  } catch (e) {
+    console.error(`${who}: ${e.message}`);
+    process.exit(1);
+  }
+  process.argv = [process.argv[0], cli, ...args];
+  require(cli);
+}
+
+module.exports = { TOOLS_DIR, INSTALL, resolveTool, toolPackageDir, runCdk8sCli };

@@ -28,9 +28,9 @@ function npmRunSynth(...args: string[]) {
   return runIn(root, 'npm', ['run', '--silent', 'synth', '--', ...args]);
 }
 
-/** The plain cdk8s CLI, without npm's start-up cost. */
+/** The plain cdk8s CLI, `cdk8s` of node_modules/.bin (what `npx cdk8s` runs: tools/cdk8s-bin), without npx's start-up cost. */
 function cdk8sSynth(cwd: string, args: string[], env?: NodeJS.ProcessEnv) {
-  return runIn(cwd, 'node', [path.join(root, 'tools', 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s'), 'synth', '--check-upgrade=false', ...args], env);
+  return runIn(cwd, path.join(cwd, 'node_modules', '.bin', 'cdk8s'), ['synth', '--check-upgrade=false', ...args], env);
 }
 
 function listFiles(dir: string): string[] {
@@ -68,6 +68,14 @@ test('npm run synth writes exactly the committed dist/ and validates it against 
   for (const team of ['payments', 'search', 'analytics']) {
     expect(output).toContain(`    kubectl create secret generic ${team}-postgres --from-literal=POSTGRES_PASSWORD=<superuser-password> `);
   }
+}, 60_000);
+
+test('plain `npx cdk8s synth` runs the cdk8s-cli of tools/ (node_modules/.bin/cdk8s): the committed dist/, validated', () => {
+  const { status, output } = runIn(root, 'npx', ['--no-install', 'cdk8s', 'synth', '--check-upgrade=false', '--output', outdir]);
+  expect(output).toContain('Validations ended succesfully');
+  expect(status).toBe(0);
+  expect(contents(outdir)).toEqual(contents(path.join(root, 'dist')));
+  expect(fs.realpathSync(path.join(root, 'node_modules', '.bin', 'cdk8s'))).toBe(path.join(root, 'tools', 'cdk8s-bin', 'cdk8s.js'));
 }, 60_000);
 
 test('invalid props: npm run synth prints every problem without a stack trace, exits non-zero, and writes nothing', () => {
