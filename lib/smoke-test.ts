@@ -7,7 +7,7 @@ import { IPostgresDatabase } from './database';
 import { DEFAULT_IMAGE, parseImage, postgresUserId } from './image';
 import { PostgresStatefulSet } from './postgres-stateful-set';
 import { Problems } from './problems';
-import { EnvVar, Manifest, renderObject } from './render/manifest';
+import { EnvVar, PodTemplateSpec, renderObject } from './render/manifest';
 import { containerSecurityContext, podSecurityContext } from './security';
 import { stableJson } from './stable-json';
 import { clientCaMount, clientCaVolume } from './tls';
@@ -100,7 +100,7 @@ export class PostgresSmokeTest extends Construct {
       { name: 'SMOKE_TEST_QUERY', value: query },
       { name: 'SMOKE_TEST_TIMEOUT_SECONDS', value: String(seconds) },
     ];
-    const template: Manifest<k8s.PodTemplateSpec> = {
+    const template: PodTemplateSpec = {
       metadata: { labels },
       spec: {
         restartPolicy: 'Never',
